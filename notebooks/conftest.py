@@ -1,4 +1,4 @@
-"""Test-suite environment: fast mode, offline, quiet TF; notebook kernels inherit it."""
+"""nbval runs the notebooks in kernels that inherit this environment: fast, offline, quiet."""
 
 import os
 
