@@ -66,8 +66,27 @@ def data_dir():
 
 
 def quiet_tf():
-    """Silence TensorFlow's C++ start-up chatter and Python warnings."""
+    """Import TensorFlow without its C++ start-up chatter; keep only its Python errors.
+
+    Messages that TensorFlow's C++ core prints while loading (CUDA probes on a machine with no
+    GPU) ignore ``TF_CPP_MIN_LOG_LEVEL``, so the import runs with the process's standard
+    error pointed at ``/dev/null``. An import error still surfaces as a Python exception.
+    """
+    import sys
+
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if "tensorflow" not in sys.modules:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 2)
+            import keras  # noqa: F401  (keras pulls in tensorflow's C++ libraries too)
+            import tensorflow  # noqa: F401
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(devnull)
     import tensorflow as tf
 
     tf.get_logger().setLevel("ERROR")

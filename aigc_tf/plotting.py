@@ -11,8 +11,24 @@ from matplotlib.figure import Figure
 from aigc_tf.data import rescale
 
 
-def _new_figure(figsize):
-    return Figure(figsize=figsize)
+def _new_figure(figsize, layout=None):
+    return Figure(figsize=figsize, layout=layout)
+
+
+def _show_figures_in_notebooks():
+    """Let IPython render a plain ``Figure`` returned by a cell (pyplot does this itself)."""
+    try:
+        from IPython import get_ipython
+        from IPython.core.pylabtools import print_figure
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None:
+        png = shell.display_formatter.formatters["image/png"]
+        png.for_type(Figure, lambda fig: print_figure(fig, "png", bbox_inches="tight"))
+
+
+_show_figures_in_notebooks()
 
 
 def image_grid(images, ncols=10, value_range=(0, 1), titles=None, row_labels=None, size=1.0,
@@ -41,7 +57,9 @@ def image_grid(images, ncols=10, value_range=(0, 1), titles=None, row_labels=Non
     count = len(images)
     ncols = max(1, min(ncols, count))
     nrows = -(-count // ncols)
-    fig = _new_figure((ncols * size, nrows * size + (0.3 if suptitle else 0)))
+    extra_height = 0.4 * bool(suptitle) + 0.2 * nrows * (titles is not None)
+    fig = _new_figure((ncols * size, nrows * size + extra_height), layout="constrained")
+    fig.get_layout_engine().set(w_pad=0.01, h_pad=0.01, wspace=0.02, hspace=0.02)
     axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
     pixels = rescale(images, value_range, (0, 1)).clip(0, 1)
     for index, ax in enumerate(axes):
@@ -58,7 +76,6 @@ def image_grid(images, ncols=10, value_range=(0, 1), titles=None, row_labels=Non
             axes[row * ncols].set_ylabel(str(label), rotation=0, labelpad=12, va="center")
     if suptitle:
         fig.suptitle(suptitle)
-    fig.tight_layout(pad=0.2)
     return fig
 
 
@@ -144,14 +161,17 @@ def scatter_2d(point_sets, title=None, limit=None, size=4, ax=None):
 
 
 def density_contour(log_density, limit=4.0, points=None, resolution=120, title=None,
-                    levels=12):
+                    levels=12, colorbar_label="p(x)", point_colors=None):
     """Contour plot of a 2-D density given as a function ``log_density(xy) -> (N,)``.
 
     Args:
-        log_density: callable taking an ``(N, 2)`` array, returning log-densities.
+        log_density: callable taking an ``(N, 2)`` array, returning log-densities (or the
+            log of any positive quantity, such as a class probability).
         limit: the plot covers ``[-limit, limit]^2``.
         points: optional ``(N, 2)`` samples drawn on top.
         resolution: grid points per axis.
+        colorbar_label: what the colours mean.
+        point_colors: optional per-point values (e.g. labels) to colour the points by.
     """
     ticks = np.linspace(-limit, limit, resolution)
     xx, yy = np.meshgrid(ticks, ticks)
@@ -160,14 +180,52 @@ def density_contour(log_density, limit=4.0, points=None, resolution=120, title=N
     fig = _new_figure((4.5, 4))
     ax = fig.subplots()
     filled = ax.contourf(xx, yy, density, levels=levels, cmap="viridis")
-    fig.colorbar(filled, ax=ax, label="p(x)")
+    fig.colorbar(filled, ax=ax, label=colorbar_label)
     if points is not None:
         points = np.asarray(points)
-        ax.scatter(points[:, 0], points[:, 1], s=2, c="white", alpha=0.4)
+        style = ({"c": "white"} if point_colors is None
+                 else {"c": point_colors, "cmap": "coolwarm"})
+        ax.scatter(points[:, 0], points[:, 1], s=4, alpha=0.6, edgecolors="none", **style)
     ax.set_aspect("equal")
     if title:
         ax.set_title(title)
     fig.tight_layout()
+    return fig
+
+
+def heatmap(matrix, row_labels=None, col_labels=None, title=None, xlabel=None, ylabel=None,
+            colorbar_label=None, size=5.0, annotate=False):
+    """Show a 2-D array as a colour image, e.g. attention weights or transition probabilities.
+
+    Args:
+        matrix: array of shape ``(rows, cols)``.
+        row_labels, col_labels: optional tick labels (strings) for rows and columns.
+        annotate: write each value in its cell (for small matrices).
+
+    Example:
+        >>> fig = heatmap(np.eye(3), row_labels=list("abc"), col_labels=list("abc"))
+    """
+    matrix = np.asarray(matrix, dtype="float64")
+    if matrix.ndim != 2:
+        raise ValueError(f"matrix must be 2-D, got shape {matrix.shape}")
+    for labels, count, axis in ((row_labels, matrix.shape[0], "rows"),
+                                (col_labels, matrix.shape[1], "columns")):
+        if labels is not None and len(labels) != count:
+            raise ValueError(f"{len(labels)} labels for {count} {axis}")
+    fig = _new_figure((size * 1.15, size), layout="constrained")
+    ax = fig.subplots()
+    image = ax.imshow(matrix, cmap="viridis", aspect="auto")
+    fig.colorbar(image, ax=ax, label=colorbar_label)
+    if row_labels is not None:
+        ax.set_yticks(range(len(row_labels)), [str(label) for label in row_labels])
+    if col_labels is not None:
+        ax.set_xticks(range(len(col_labels)), [str(label) for label in col_labels])
+    if annotate:
+        middle = (matrix.max() + matrix.min()) / 2
+        for (row, col), value in np.ndenumerate(matrix):
+            ax.text(col, row, f"{value:.2f}", ha="center", va="center", fontsize=7,
+                    color="black" if value > middle else "white")
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     return fig
 
 

@@ -57,3 +57,15 @@ def test_save_gif_writes_all_frames(tmp_path):
     assert plotting.figure_to_array(frames[3]).shape[-1] == 3
     with pytest.raises(ValueError, match="at least one frame"):
         plotting.save_gif([], tmp_path / "empty.gif")
+
+
+def test_heatmap_labels_and_values():
+    matrix = np.arange(6).reshape(2, 3)
+    fig = plotting.heatmap(matrix, row_labels=["a", "b"], col_labels=["x", "y", "z"],
+                           annotate=True)
+    ax = fig.axes[0]
+    np.testing.assert_array_equal(ax.images[0].get_array(), matrix)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["x", "y", "z"]
+    assert len(ax.texts) == 6
+    with pytest.raises(ValueError, match="2 labels for 3 columns"):
+        plotting.heatmap(matrix, col_labels=["x", "y"])
