@@ -91,7 +91,7 @@ def plot_history(history, keys=None, title=None, logy=False):
     missing = [k for k in keys if k not in logs]
     if missing:
         raise ValueError(f"metrics {missing} not in history; available: {sorted(logs)}")
-    fig = _new_figure((4 * len(keys), 3))
+    fig = _new_figure((4 * len(keys), 3), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(keys), squeeze=False)).ravel()
     for ax, key in zip(axes, keys, strict=True):
         epochs = np.arange(1, len(logs[key]) + 1)
@@ -106,18 +106,27 @@ def plot_history(history, keys=None, title=None, logy=False):
         ax.grid(alpha=0.3)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
-def plot_curves(curves, xlabel="step", ylabel=None, title=None, logy=False):
-    """Plot named 1-D sequences in one panel, e.g. ``{"sigmoid": [...], "relu": [...]}``."""
+def plot_curves(curves, x=None, xlabel="step", ylabel=None, title=None, logy=False,
+                marker=None):
+    """Plot named 1-D sequences in one panel, e.g. ``{"sigmoid": [...], "relu": [...]}``.
+
+    Args:
+        curves: dict of name -> sequence of y values.
+        x: optional shared x values (default 0, 1, 2, ...).
+        marker: optional matplotlib marker such as ``"o"``.
+    """
     if not curves:
         raise ValueError("curves must be a non-empty dict of name -> sequence")
-    fig = _new_figure((5, 3.2))
+    fig = _new_figure((5, 3.2), layout="constrained")
     ax = fig.subplots()
     for name, values in curves.items():
-        ax.plot(np.arange(len(values)), values, label=name)
+        xs = np.arange(len(values)) if x is None else np.asarray(x)
+        if len(xs) != len(values):
+            raise ValueError(f"curve {name!r} has {len(values)} values for {len(xs)} x values")
+        ax.plot(xs, values, label=name, marker=marker)
     ax.set_xlabel(xlabel)
     if ylabel:
         ax.set_ylabel(ylabel)
@@ -127,7 +136,6 @@ def plot_curves(curves, xlabel="step", ylabel=None, title=None, logy=False):
         ax.set_yscale("log")
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
     return fig
 
 
@@ -177,7 +185,7 @@ def density_contour(log_density, limit=4.0, points=None, resolution=120, title=N
     xx, yy = np.meshgrid(ticks, ticks)
     grid = np.stack([xx.ravel(), yy.ravel()], axis=1).astype("float32")
     density = np.exp(np.asarray(log_density(grid))).reshape(xx.shape)
-    fig = _new_figure((4.5, 4))
+    fig = _new_figure((4.8, 4), layout="constrained")
     ax = fig.subplots()
     filled = ax.contourf(xx, yy, density, levels=levels, cmap="viridis")
     fig.colorbar(filled, ax=ax, label=colorbar_label)
@@ -189,7 +197,6 @@ def density_contour(log_density, limit=4.0, points=None, resolution=120, title=N
     ax.set_aspect("equal")
     if title:
         ax.set_title(title)
-    fig.tight_layout()
     return fig
 
 

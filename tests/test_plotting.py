@@ -69,3 +69,10 @@ def test_heatmap_labels_and_values():
     assert len(ax.texts) == 6
     with pytest.raises(ValueError, match="2 labels for 3 columns"):
         plotting.heatmap(matrix, col_labels=["x", "y"])
+
+
+def test_plot_curves_uses_shared_x():
+    fig = plotting.plot_curves({"a": [1, 4, 9]}, x=[1, 2, 3], marker="o")
+    np.testing.assert_array_equal(fig.axes[0].lines[0].get_xdata(), [1, 2, 3])
+    with pytest.raises(ValueError, match="3 values for 2 x values"):
+        plotting.plot_curves({"a": [1, 4, 9]}, x=[1, 2])
