@@ -1,0 +1,300 @@
+"""Character-level recurrent language model (char-RNN) with fast, compiled generation.
+
+Training reads whole windows (``(batch, seq_len)`` ids -> ``(batch, seq_len, vocab)``
+logits) through Keras's ``SimpleRNN``/``LSTM``/``GRU`` layers. Generation instead carries the
+recurrent state from one character to the next through the layers' cells in a single
+compiled (XLA) step function, so each new character costs one small compiled call -- not a
+``model.predict`` that re-reads the whole text.
+"""
+
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from aigc_tf.sampling import check_sampling_args, sample_logits
+from aigc_tf.text import CharVocab
+
+RNN_LAYERS = {"rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
+
+
+def _as_vocab(vocab):
+    if isinstance(vocab, CharVocab):
+        return vocab
+    if isinstance(vocab, dict):
+        return CharVocab.from_config(vocab)
+    if isinstance(vocab, (str, list, tuple)):
+        return CharVocab(vocab)
+    raise ValueError(
+        f"vocab must be a CharVocab, its get_config() dict or a list of characters, "
+        f"got {type(vocab).__name__}"
+    )
+
+
+@keras.saving.register_keras_serializable(package="aigc_tf")
+class CharRNN(keras.Model):
+    """Embedding -> stacked ``SimpleRNN``/``LSTM``/``GRU`` (+ dropout) -> logits per character.
+
+    Train it like any Keras classifier on windows from
+    :func:`aigc_tf.text.make_char_dataset` (built with ``start_id=vocab.start_id``): the
+    default loss is sparse cross-entropy on the logits, in nats per character. Gradient
+    clipping is an optimizer option, e.g. ``keras.optimizers.Adam(3e-3, clipnorm=1.0)``.
+
+    Args:
+        vocab: a :class:`aigc_tf.text.CharVocab` (or its ``get_config()`` dict); it is saved
+            with the model so a loaded ``.keras`` file can :meth:`generate` text.
+        cell: ``"rnn"`` (``SimpleRNN``), ``"lstm"`` or ``"gru"``.
+        units: state size of each recurrent layer.
+        num_layers: number of stacked recurrent layers.
+        embedding_dim: size of the character embedding.
+        dropout: dropout rate after each recurrent layer (training only).
+        **kwargs: passed to ``keras.Model`` (e.g. ``name``).
+
+    Example:
+        >>> vocab = CharVocab("to be or not to be")
+        >>> model = CharRNN(vocab, cell="gru", units=32)
+        >>> model.compile(optimizer="adam")
+        >>> logits = model(vocab.encode("to be")[None])  # shape (1, 5, vocab.size)
+        >>> text = model.generate("to ", length=20, temperature=0.8, seed=1)
+    """
+
+    def __init__(
+        self,
+        vocab,
+        cell="gru",
+        units=256,
+        num_layers=1,
+        embedding_dim=64,
+        dropout=0.0,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if cell not in RNN_LAYERS:
+            raise ValueError(f"unknown cell {cell!r}; expected one of {list(RNN_LAYERS)}")
+        for name, value in (("units", units), ("num_layers", num_layers)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not 0 <= dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+        self.vocab = _as_vocab(vocab)
+        self.cell_type = cell
+        self.units = units
+        self.num_layers = num_layers
+        self.embedding_dim = embedding_dim
+        self.dropout = dropout
+        self.embedding = keras.layers.Embedding(self.vocab.size, embedding_dim, name="embedding")
+        self.rnn_layers = [
+            RNN_LAYERS[cell](units, return_sequences=True, name=f"{cell}_{i}")
+            for i in range(num_layers)
+        ]
+        self.dropout_layer = keras.layers.Dropout(dropout)
+        self.head = keras.layers.Dense(self.vocab.size, name="logits")
+        self.sampling_seed = keras.random.SeedGenerator(0)
+        # Generation never produces ids that are not characters: unknown, <start>, and
+        # <end> unless the caller asks to stop there.
+        self._special_logits = np.zeros(self.vocab.size, "float32")
+        self._special_logits[[self.vocab.unknown_id, self.vocab.start_id]] = -np.inf
+        self._character_logits = self._special_logits.copy()
+        self._character_logits[self.vocab.end_id] = -np.inf
+        self._step_functions = {}
+
+    def build(self, input_shape=(None, None)):
+        self.embedding.build(input_shape)
+        shape = (None, None, self.embedding_dim)
+        for layer in self.rnn_layers:
+            layer.build(shape)
+            shape = (None, None, self.units)
+        self.head.build(shape)
+        self.built = True
+
+    def call(self, inputs, training=False):
+        x = self.embedding(inputs)
+        for layer in self.rnn_layers:
+            x = self.dropout_layer(layer(x, training=training), training=training)
+        return self.head(x)
+
+    def compile(self, optimizer="adam", loss=None, **kwargs):
+        """Keras ``compile`` with sparse cross-entropy on logits as the default loss."""
+        if loss is None:
+            loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        super().compile(optimizer=optimizer, loss=loss, **kwargs)
+
+    def compile_from_config(self, config):
+        # Keras skips compile() on load when it is overridden; ours only adds a default.
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
+
+    # --------------------------------------------------------------- generation
+
+    @property
+    def states_per_layer(self):
+        """How many state tensors each recurrent layer carries (2 for LSTM: h and c)."""
+        return 2 if self.cell_type == "lstm" else 1
+
+    def initial_states(self, batch_size=1):
+        """Zero recurrent states: a flat list, ``states_per_layer`` tensors per layer."""
+        count = self.num_layers * self.states_per_layer
+        return [ops.zeros((batch_size, self.units)) for _ in range(count)]
+
+    def step(self, token_ids, states):
+        """Advance one character: ids ``(batch,)`` and states -> logits ``(batch, vocab)``, states.
+
+        Uses the recurrent layers' cells directly (no sequence loop), eval mode.
+
+        Example:
+            >>> logits, states = model.step(ops.array([vocab.start_id]), model.initial_states())
+        """
+        x = self.embedding(token_ids)
+        new_states, per = [], self.states_per_layer
+        for i, layer in enumerate(self.rnn_layers):
+            cell_states = list(states[i * per : (i + 1) * per])
+            x, cell_states = layer.cell(x, cell_states, training=False)
+            new_states.extend(cell_states)
+        return self.head(x), new_states
+
+    def _compiled_step(self, top_k, greedy, stop_at_end):
+        """One XLA-compiled ``(ids, states, temperature) -> (next ids, states)`` per setting."""
+        key = (top_k, greedy, stop_at_end)
+        if key not in self._step_functions:
+            mask = self._special_logits if stop_at_end else self._character_logits
+
+            @tf.function(jit_compile=True)
+            def sample_step(token_ids, states, temperature):
+                logits, states = self.step(token_ids, states)
+                logits = logits + mask
+                next_ids = sample_logits(
+                    logits, temperature, top_k, seed_generator=self.sampling_seed, greedy=greedy
+                )
+                return next_ids, states
+
+            self._step_functions[key] = sample_step
+        return self._step_functions[key]
+
+    def generate(
+        self,
+        prompt,
+        length,
+        temperature=1.0,
+        top_k=None,
+        seed=None,
+        greedy=False,
+        stop_at_end=False,
+    ):
+        """Continue ``prompt`` by ``length`` sampled characters.
+
+        The prompt is read after ``<start>`` (as training windows built with
+        ``start_id=vocab.start_id`` begin), so an empty prompt starts from ``<start>`` alone.
+        Characters outside the vocabulary raise ``ValueError``. Only characters are sampled
+        (never the unknown id or ``<start>``); ``<end>`` too, unless ``stop_at_end``.
+
+        Args:
+            prompt: text to continue (may be empty).
+            length: number of characters to generate (>= 0).
+            temperature: sampling temperature, > 0 (see :mod:`aigc_tf.sampling`).
+            top_k: sample among the ``k`` most likely characters only (None: all).
+            seed: integer seed for reproducible text; None draws one from NumPy's global
+                generator (itself seeded by :func:`aigc_tf.config.set_seed`).
+            greedy: always take the most likely character (ignores temperature).
+            stop_at_end: let the model sample ``<end>`` and stop there (for corpora of
+                separate texts that end with ``<end>``), so the text may be shorter.
+
+        Returns:
+            ``prompt`` followed by the generated characters.
+
+        Example:
+            >>> model.generate("ROMEO:", length=200, temperature=0.8, top_k=10, seed=0)
+        """
+        check_sampling_args(temperature, top_k)
+        if not isinstance(prompt, str):
+            raise ValueError(f"prompt must be a str, got {type(prompt).__name__}")
+        if not isinstance(length, int) or length < 0:
+            raise ValueError(f"length must be a non-negative integer, got {length!r}")
+        if seed is None:
+            seed = int(np.random.randint(0, 2**31 - 1))
+        self.sampling_seed.state.assign(ops.array([seed, 0], self.sampling_seed.state.dtype))
+        sample_step = self._compiled_step(top_k, greedy, stop_at_end)
+        temperature = tf.constant(temperature, "float32")
+        inputs = [self.vocab.start_id, *self.vocab.encode(prompt).tolist()]
+        states = self.initial_states()
+        for token in inputs[:-1]:  # read the prompt; the samples drawn here are discarded
+            _, states = sample_step(tf.constant([token], "int32"), states, temperature)
+        token, generated = tf.constant([inputs[-1]], "int32"), []
+        for _ in range(length):
+            token, states = sample_step(token, states, temperature)
+            generated.append(token)
+        ids = np.concatenate([t.numpy() for t in generated]) if generated else np.zeros(0)
+        ends = np.flatnonzero(ids == self.vocab.end_id)
+        return prompt + self.vocab.decode(ids[: ends[0]] if ends.size else ids)
+
+    def next_char_probabilities(self, prompt, k=5):
+        """The ``k`` most likely next characters after ``prompt`` with their probabilities.
+
+        Args:
+            prompt: text read after ``<start>`` (may be empty).
+            k: how many characters to list.
+
+        Returns:
+            A list of ``(character, probability)`` pairs, most likely first.
+
+        Example:
+            >>> model.next_char_probabilities("ROMEO", k=3)  # e.g. [(':', 0.93), ...]
+        """
+        ids = np.array([[self.vocab.start_id, *self.vocab.encode(prompt).tolist()]], "int32")
+        logits = self(ids, training=False)[0, -1] + self._character_logits
+        probs = ops.convert_to_numpy(ops.softmax(logits))
+        top = np.argsort(-probs)[:k]
+        return [(self.vocab.decode([i]) or self.vocab.special_tokens[i], float(probs[i]))
+                for i in top]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            vocab=self.vocab.get_config(),
+            cell=self.cell_type,
+            units=self.units,
+            num_layers=self.num_layers,
+            embedding_dim=self.embedding_dim,
+            dropout=self.dropout,
+        )
+        return config
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stop ``fit`` after a wall-clock budget, annealing the learning rate on the way.
+
+    A fixed time (not a fixed number of epochs) is the fair budget on a shared CPU. The
+    learning rate falls linearly from its starting value to ``final_lr_fraction`` of it as
+    the budget is used up, which lowers the final loss of a short run.
+
+    Args:
+        seconds: training time budget (validation time included).
+        final_lr_fraction: learning-rate multiplier reached at the end of the budget; 1.0
+            keeps the learning rate constant.
+
+    Example:
+        >>> model.fit(train, epochs=1000, callbacks=[TimeBudget(300)])  # stops after ~5 min
+    """
+
+    def __init__(self, seconds, final_lr_fraction=0.1):
+        super().__init__()
+        if seconds <= 0:
+            raise ValueError(f"seconds must be > 0, got {seconds!r}")
+        if not 0 < final_lr_fraction <= 1:
+            raise ValueError(f"final_lr_fraction must be in (0, 1], got {final_lr_fraction!r}")
+        self.seconds = seconds
+        self.final_lr_fraction = final_lr_fraction
+
+    def on_train_begin(self, logs=None):
+        self.start = time.perf_counter()
+        self.initial_lr = float(ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+    def on_train_batch_end(self, batch, logs=None):
+        used = min(1.0, (time.perf_counter() - self.start) / self.seconds)
+        if self.final_lr_fraction < 1:
+            factor = 1.0 - (1.0 - self.final_lr_fraction) * used
+            self.model.optimizer.learning_rate.assign(self.initial_lr * factor)
+        if used >= 1.0:
+            self.model.stop_training = True
