@@ -67,7 +67,8 @@ def check_images(images, shape=MNIST_SHAPE, name="images"):
         )
 
 
-def _sha256(path):
+def sha256_of(path):
+    """SHA-256 hex digest of a file, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -75,39 +76,34 @@ def _sha256(path):
     return digest.hexdigest()
 
 
-def _cached_keras_mnist():
-    candidates = [
-        config.data_dir() / "datasets" / "mnist.npz",
-        Path.home() / ".keras" / "datasets" / "mnist.npz",
-    ]
-    for path in candidates:
-        if path.is_file() and _sha256(path) == MNIST_SHA256:
+def _find_verified(filename, sha256, extra_dirs=()):
+    for folder in (config.data_dir() / "datasets", *extra_dirs):
+        path = Path(folder) / filename
+        if path.is_file() and sha256_of(path) == sha256:
             return path
     return None
 
 
-def _download_keras_mnist():
+def _download(filename, url, sha256):
     import keras
 
-    return Path(
-        keras.utils.get_file(
-            "mnist.npz",
-            origin=MNIST_URL,
-            file_hash=MNIST_SHA256,
-            cache_dir=str(config.data_dir()),
-            cache_subdir="datasets",
-        )
-    )
+    return Path(keras.utils.get_file(filename, origin=url, file_hash=sha256,
+                                     cache_dir=str(config.data_dir()), cache_subdir="datasets"))
 
 
-def _keras_mnist_path():
-    """Path of the verified Keras ``mnist.npz``, or None when it cannot be had."""
-    path = _cached_keras_mnist()
+def fetch_verified(filename, url, sha256, extra_dirs=()):
+    """Path of a dataset file whose SHA-256 matches ``sha256``, or None when it cannot be had.
+
+    Looks in ``data_dir()/datasets`` and ``extra_dirs`` first; then, unless offline mode is
+    on, downloads ``url`` with ``keras.utils.get_file`` (which checks the hash). Any download
+    failure (no network, proxy, hash mismatch) returns None so the caller can fall back.
+    """
+    path = _find_verified(filename, sha256, extra_dirs)
     if path is not None or config.is_offline():
         return path
     try:
-        return _download_keras_mnist()
-    except Exception:  # no network, proxy, DNS, hash mismatch: all mean "use the fallback"
+        return _download(filename, url, sha256)
+    except Exception:  # every failure means the same thing here: use the fallback
         return None
 
 
@@ -144,7 +140,8 @@ def _keras_mnist(path):
 
 @functools.cache
 def _mnist_arrays():
-    path = _keras_mnist_path()
+    keras_cache = Path.home() / ".keras" / "datasets"
+    path = fetch_verified("mnist.npz", MNIST_URL, MNIST_SHA256, extra_dirs=[keras_cache])
     arrays = _keras_mnist(path) if path is not None else _offline_mnist()
     print(arrays["notice"])
     return arrays

@@ -8,7 +8,6 @@ cut to Tiny Shakespeare's size. A one-line notice says which source is in use.
 """
 
 import functools
-import hashlib
 import importlib.util
 import json
 import re
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aigc_tf import config
+from aigc_tf import config, data
 
 TINY_SHAKESPEARE_URL = (
     "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
@@ -50,33 +49,6 @@ _INLINE_DIRECTION = re.compile(r"_*\\?\[[^\]]*\]_*")
 
 
 # ----------------------------------------------------------------------------- corpus
-
-
-def _sha256(path):
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def _tiny_shakespeare_path():
-    """Path of the verified Tiny Shakespeare file, or None when it cannot be had."""
-    cached = config.data_dir() / "datasets" / "tinyshakespeare.txt"
-    if cached.is_file() and _sha256(cached) == TINY_SHAKESPEARE_SHA256:
-        return cached
-    if config.is_offline():
-        return None
-    import keras
-
-    try:
-        return Path(
-            keras.utils.get_file(
-                "tinyshakespeare.txt",
-                origin=TINY_SHAKESPEARE_URL,
-                file_hash=TINY_SHAKESPEARE_SHA256,
-                cache_dir=str(config.data_dir()),
-                cache_subdir="datasets",
-            )
-        )
-    except Exception:  # no network, proxy, DNS, hash mismatch: all mean "use the fallback"
-        return None
 
 
 def _clean_line(line):
@@ -179,7 +151,8 @@ def _offline_shakespeare():
 
 @functools.cache
 def _shakespeare():
-    path = _tiny_shakespeare_path()
+    path = data.fetch_verified("tinyshakespeare.txt", TINY_SHAKESPEARE_URL,
+                               TINY_SHAKESPEARE_SHA256)
     if path is not None:
         text = path.read_text(encoding="utf-8")
         print(f"Shakespeare: Tiny Shakespeare ({len(text):,} characters)")

@@ -35,12 +35,12 @@ def test_splits_partition_all():
 def test_offline_fallback_when_download_fails(monkeypatch, capsys, tmp_path, fresh_mnist):
     monkeypatch.setenv(config.OFFLINE_ENV, "0")
     monkeypatch.setenv(config.DATA_DIR_ENV, str(tmp_path))
-    monkeypatch.setattr(data, "_cached_keras_mnist", lambda: None)
+    monkeypatch.setattr(data.Path, "home", lambda: tmp_path)
 
-    def unreachable():
+    def unreachable(*args):
         raise OSError("URL fetch failure: network is unreachable")
 
-    monkeypatch.setattr(data, "_download_keras_mnist", unreachable)
+    monkeypatch.setattr(data, "_download", unreachable)
     x, _ = data.load_mnist("train")
     assert data.mnist_source() == "offline"
     assert len(x) == 4000
@@ -51,10 +51,10 @@ def test_offline_fallback_when_download_fails(monkeypatch, capsys, tmp_path, fre
 def test_offline_mode_never_downloads(monkeypatch, tmp_path, fresh_mnist):
     monkeypatch.setenv(config.DATA_DIR_ENV, str(tmp_path))
 
-    def forbidden():
+    def forbidden(*args):
         raise AssertionError("offline mode must not download")
 
-    monkeypatch.setattr(data, "_download_keras_mnist", forbidden)
+    monkeypatch.setattr(data, "_download", forbidden)
     data.load_mnist("test")
     assert data.mnist_source() == "offline"
 
@@ -79,7 +79,7 @@ def test_cached_file_with_wrong_hash_is_ignored(monkeypatch, tmp_path, fresh_mni
     target = tmp_path / "datasets" / "mnist.npz"
     target.parent.mkdir(parents=True)
     target.write_bytes(b"not the real file")
-    assert data._cached_keras_mnist() is None
+    assert data.fetch_verified("mnist.npz", data.MNIST_URL, data.MNIST_SHA256) is None
 
 
 @pytest.mark.parametrize(
