@@ -1,0 +1,607 @@
+"""Variational autoencoders: the reparameterisation trick, the ELBO and an honest likelihood.
+
+A VAE models ``p(x) = int p(x|z) p(z) dz`` with ``p(z) = N(0, I)`` and trains an encoder
+``q(z|x) = N(mu(x), diag(sigma^2(x)))`` by maximising the evidence lower bound
+
+    log p(x) >= ELBO = E_q[log p(x|z)] - KL(q(z|x) || p(z)).
+
+We minimise ``reconstruction + beta * KL`` per example, averaged over the batch, where
+``reconstruction = -log p(x|z)`` for one sample ``z = mu + sigma * eps`` and the Gaussian KL
+has the closed form ``-1/2 sum(1 + log sigma^2 - mu^2 - sigma^2)``. With ``beta = 1`` the loss
+is the negative ELBO in nats. :meth:`VAE.log_likelihood` estimates ``log p(x)`` itself with
+importance weighting (the IWAE bound), which tightens as the number of samples grows.
+
+Decoders output *logits*; ``reconstruction="bce"`` is a Bernoulli likelihood on pixels in
+[0, 1] and ``reconstruction="mse"`` a Gaussian with fixed variance 1/2, whose negative
+log-likelihood is the summed squared error plus the constant ``D/2 log(pi)`` (the constant
+is left out of the training loss and put back by :meth:`VAE.log_likelihood`).
+"""
+
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from aigc_tf.data import MNIST_SHAPE
+
+RECONSTRUCTIONS = ("bce", "mse")
+_LOG_2PI = math.log(2 * math.pi)
+
+
+def _check_latent_dim(latent_dim):
+    if not isinstance(latent_dim, int) or isinstance(latent_dim, bool) or latent_dim < 1:
+        raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}")
+
+
+def _check_filters(filters):
+    if len(filters) not in (1, 2) or any(int(f) < 1 for f in filters):
+        raise ValueError(
+            f"filters must be 1 or 2 positive channel counts (28 -> 14 -> 7), got {filters!r}"
+        )
+
+
+def gaussian_kl(z_mean, z_log_var):
+    """KL(N(mu, diag(sigma^2)) || N(0, I)) per example, summed over latent dimensions.
+
+    ``KL = -1/2 sum_j (1 + log sigma_j^2 - mu_j^2 - sigma_j^2)``.
+
+    Args:
+        z_mean: encoder means, shape ``(N, latent_dim)``.
+        z_log_var: encoder log-variances, same shape.
+
+    Returns:
+        A tensor of shape ``(N,)``, in nats.
+
+    Example:
+        >>> float(gaussian_kl(np.zeros((1, 2)), np.zeros((1, 2)))[0])
+        0.0
+    """
+    z_mean = ops.convert_to_tensor(z_mean, "float32")
+    z_log_var = ops.convert_to_tensor(z_log_var, "float32")
+    terms = 1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var)
+    return -0.5 * ops.sum(terms, axis=-1)
+
+
+def reconstruction_loss(x, logits, kind="bce"):
+    """Per-example reconstruction loss, summed over pixels.
+
+    Args:
+        x: images in [0, 1], shape ``(N, H, W, C)``.
+        logits: decoder outputs (pre-sigmoid), same shape.
+        kind: ``"bce"``: Bernoulli ``-log p(x|z)``; ``"mse"``: summed squared error between
+            ``x`` and ``sigmoid(logits)`` (Gaussian ``-log p(x|z)`` up to a constant).
+
+    Returns:
+        A tensor of shape ``(N,)``.
+
+    Example:
+        >>> x = np.full((1, 28, 28, 1), 0.5, "float32")
+        >>> round(float(reconstruction_loss(x, np.zeros_like(x))[0]), 2)  # 784 * log 2
+        543.42
+    """
+    if kind not in RECONSTRUCTIONS:
+        raise ValueError(f"reconstruction must be one of {RECONSTRUCTIONS}, got {kind!r}")
+    x = ops.convert_to_tensor(x, "float32")
+    logits = ops.convert_to_tensor(logits, "float32")
+    if kind == "bce":
+        per_pixel = ops.binary_crossentropy(x, logits, from_logits=True)
+    else:
+        per_pixel = ops.square(x - ops.sigmoid(logits))
+    return ops.sum(ops.reshape(per_pixel, (ops.shape(x)[0], -1)), axis=-1)
+
+
+def _standard_normal_log_pdf(z):
+    """``log N(z; 0, I)`` summed over the last axis."""
+    return -0.5 * ops.sum(ops.square(z) + _LOG_2PI, axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="aigc_tf")
+class Sampling(keras.layers.Layer):
+    """Reparameterised draw ``z = mu + exp(0.5 * log_var) * eps`` with ``eps ~ N(0, I)``.
+
+    The randomness sits in ``eps``, outside the network, so gradients flow through ``mu``
+    and ``log_var``.
+
+    Args:
+        seed: optional integer seed for the layer's ``keras.random.SeedGenerator``.
+        **kwargs: passed to ``keras.layers.Layer``.
+
+    Example:
+        >>> z = Sampling(seed=0)([np.zeros((4, 2)), np.zeros((4, 2))])
+        >>> tuple(z.shape)
+        (4, 2)
+    """
+
+    def __init__(self, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs):
+        z_mean, z_log_var = inputs
+        eps = keras.random.normal(ops.shape(z_mean), seed=self.seed_generator)
+        return z_mean + ops.exp(0.5 * z_log_var) * eps
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        return {**super().get_config(), "seed": self.seed}
+
+
+def _label_input(num_classes):
+    return keras.Input(shape=(num_classes,), name="label_one_hot")
+
+
+def _encoder_head(features, inputs, latent_dim, hidden_units, num_classes, name):
+    if num_classes:
+        label = _label_input(num_classes)
+        inputs = [inputs, label]
+        features = keras.layers.Concatenate()([features, label])
+    if hidden_units:
+        features = keras.layers.Dense(hidden_units, activation="relu")(features)
+    z_mean = keras.layers.Dense(latent_dim, name="z_mean")(features)
+    z_log_var = keras.layers.Dense(latent_dim, name="z_log_var")(features)
+    return keras.Model(inputs, [z_mean, z_log_var], name=name)
+
+
+def _decoder_input(latent_dim, num_classes):
+    z = keras.Input(shape=(latent_dim,), name="z")
+    if not num_classes:
+        return z, z
+    label = _label_input(num_classes)
+    return [z, label], keras.layers.Concatenate()([z, label])
+
+
+def build_conv_encoder(latent_dim=16, filters=(32, 64), hidden_units=256, num_classes=None,
+                       name="encoder"):
+    """Convolutional encoder for 28x28x1 images: ``x -> [z_mean, z_log_var]``.
+
+    Stride-2 3x3 convolutions (28 -> 14 -> 7), a ReLU dense layer, then two linear heads.
+
+    Args:
+        latent_dim: size of z (2 for plots, 16-32 for quality).
+        filters: channels of the stride-2 convolutions (one or two entries).
+        hidden_units: width of the dense layer before the heads (0 for none).
+        num_classes: for a conditional VAE, the encoder also takes a one-hot label of this
+            size (concatenated to the image features).
+        name: model name.
+
+    Example:
+        >>> encoder = build_conv_encoder(latent_dim=2)
+        >>> [tuple(t.shape) for t in encoder.outputs]
+        [(None, 2), (None, 2)]
+    """
+    _check_latent_dim(latent_dim)
+    _check_filters(filters)
+    image = keras.Input(shape=MNIST_SHAPE, name="image")
+    x = image
+    for channels in filters:
+        x = keras.layers.Conv2D(channels, 3, strides=2, padding="same", activation="relu")(x)
+    x = keras.layers.Flatten()(x)
+    return _encoder_head(x, image, latent_dim, hidden_units, num_classes, name)
+
+
+def build_conv_decoder(latent_dim=16, filters=(64, 32), hidden_units=256, num_classes=None,
+                       name="decoder"):
+    """Convolutional decoder for 28x28x1 images: ``z -> logits`` (apply a sigmoid for pixels).
+
+    A ReLU dense layer, a dense layer reshaped to a small feature map, stride-2 transposed
+    convolutions back up to 28x28, and a 3x3 convolution to one channel of logits.
+
+    Args:
+        latent_dim: size of z.
+        filters: channels of the transposed convolutions (one or two entries; the first is
+            also the depth of the reshaped feature map).
+        hidden_units: width of the first dense layer (0 for none).
+        num_classes: for a conditional VAE, the decoder also takes a one-hot label.
+        name: model name.
+
+    Example:
+        >>> decoder = build_conv_decoder(latent_dim=2)
+        >>> decoder.output_shape
+        (None, 28, 28, 1)
+    """
+    _check_latent_dim(latent_dim)
+    _check_filters(filters)
+    inputs, x = _decoder_input(latent_dim, num_classes)
+    if hidden_units:
+        x = keras.layers.Dense(hidden_units, activation="relu")(x)
+    side = MNIST_SHAPE[0] // 2 ** len(filters)
+    x = keras.layers.Dense(side * side * filters[0], activation="relu")(x)
+    x = keras.layers.Reshape((side, side, filters[0]))(x)
+    for channels in filters:
+        x = keras.layers.Conv2DTranspose(channels, 3, strides=2, padding="same",
+                                         activation="relu")(x)
+    logits = keras.layers.Conv2D(MNIST_SHAPE[-1], 3, padding="same", name="logits")(x)
+    return keras.Model(inputs, logits, name=name)
+
+
+def build_mlp_encoder(latent_dim=2, hidden_units=(512, 256), num_classes=None, name="encoder"):
+    """Fully connected encoder for 28x28x1 images: flatten, ReLU layers, two linear heads.
+
+    Args:
+        latent_dim: size of z.
+        hidden_units: widths of the hidden layers (the last one sees the label, if any).
+        num_classes: for a conditional VAE, the size of the one-hot label input.
+        name: model name.
+
+    Example:
+        >>> build_mlp_encoder(latent_dim=2).count_params()
+        534276
+    """
+    _check_latent_dim(latent_dim)
+    image = keras.Input(shape=MNIST_SHAPE, name="image")
+    x = keras.layers.Flatten()(image)
+    for units in hidden_units[:-1]:
+        x = keras.layers.Dense(units, activation="relu")(x)
+    last = hidden_units[-1] if hidden_units else 0
+    return _encoder_head(x, image, latent_dim, last, num_classes, name)
+
+
+def build_mlp_decoder(latent_dim=2, hidden_units=(256, 512), num_classes=None, name="decoder"):
+    """Fully connected decoder: ``z -> `` ReLU layers ``->`` 784 logits reshaped to 28x28x1.
+
+    Args:
+        latent_dim: size of z.
+        hidden_units: widths of the hidden layers.
+        num_classes: for a conditional VAE, the size of the one-hot label input.
+        name: model name.
+
+    Example:
+        >>> build_mlp_decoder(latent_dim=2).output_shape
+        (None, 28, 28, 1)
+    """
+    _check_latent_dim(latent_dim)
+    inputs, x = _decoder_input(latent_dim, num_classes)
+    for units in hidden_units:
+        x = keras.layers.Dense(units, activation="relu")(x)
+    x = keras.layers.Dense(int(np.prod(MNIST_SHAPE)))(x)
+    logits = keras.layers.Reshape(MNIST_SHAPE, name="logits")(x)
+    return keras.Model(inputs, logits, name=name)
+
+
+def _batches(arrays, batch_size):
+    count = len(arrays[0])
+    for start in range(0, count, batch_size):
+        yield [a[start:start + batch_size] for a in arrays]
+
+
+@keras.saving.register_keras_serializable(package="aigc_tf")
+class VAE(keras.Model):
+    """Variational autoencoder trained on ``reconstruction + beta * KL``.
+
+    ``fit`` takes images in [0, 1] (or ``(images, anything)`` pairs). The trackers
+    ``loss``, ``reconstruction_loss`` and ``kl_loss`` are per-example averages over the
+    epoch, and ``loss == reconstruction_loss + beta * kl_loss`` holds for the reported
+    values, in training and in ``evaluate``. With ``beta = 1`` the loss is the negative
+    ELBO in nats.
+
+    Args:
+        encoder: a model ``x -> [z_mean, z_log_var]`` (e.g. :func:`build_conv_encoder`).
+        decoder: a model ``z -> logits`` with the image shape (e.g. :func:`build_conv_decoder`).
+        beta: weight of the KL term, ``>= 0`` (1 gives the ELBO).
+        reconstruction: ``"bce"`` (Bernoulli) or ``"mse"`` (Gaussian, fixed variance).
+        seed: optional integer seed for the sampling noise.
+        **kwargs: passed to ``keras.Model``.
+
+    Example:
+        >>> vae = VAE(build_conv_encoder(2), build_conv_decoder(2))
+        >>> vae.compile(optimizer="adam")
+        >>> from aigc_tf import data
+        >>> x, _ = data.load_mnist("test")
+        >>> history = vae.fit(x[:256], batch_size=64, epochs=1, verbose=0)
+        >>> vae.sample(4).shape
+        (4, 28, 28, 1)
+    """
+
+    def __init__(self, encoder, decoder, beta=1.0, reconstruction="bce", seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not float(beta) >= 0:
+            raise ValueError(f"beta must be >= 0, got {beta!r}")
+        if reconstruction not in RECONSTRUCTIONS:
+            raise ValueError(
+                f"reconstruction must be one of {RECONSTRUCTIONS}, got {reconstruction!r}"
+            )
+        self.encoder = encoder
+        self.decoder = decoder
+        self.beta = float(beta)
+        self.reconstruction = reconstruction
+        self.seed = seed
+        self.sampling = Sampling(seed=seed, name="sampling")
+        self.prior_seed = keras.random.SeedGenerator(None if seed is None else seed + 1)
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_loss")
+        self.kl_tracker = keras.metrics.Mean(name="kl_loss")
+        self.built = True  # all weights live in the encoder and decoder, built already
+
+    @property
+    def latent_dim(self):
+        return int(self.decoder.inputs[0].shape[-1])
+
+    @property
+    def image_shape(self):
+        return tuple(self.encoder.inputs[0].shape[1:])
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker, self.reconstruction_tracker, self.kl_tracker]
+
+    # -- conditioning hooks (the CVAE overrides these) --------------------------------------
+    def _split(self, inputs):
+        """``(images, conditions)`` from model inputs; conditions is a list of extra inputs."""
+        if isinstance(inputs, (tuple, list)):
+            inputs = inputs[0]
+        return inputs, []
+
+    def _unpack(self, data):
+        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
+        return self._split(x if y is None else (x, y))
+
+    def _condition_inputs(self, labels, count):
+        return []
+
+    @staticmethod
+    def _inputs(first, conditions):
+        return [first, *conditions] if conditions else first
+
+    def _check_images(self, x):
+        shape = tuple(x.shape[1:])
+        if shape != self.image_shape:
+            raise ValueError(
+                f"images must have shape (N, {', '.join(map(str, self.image_shape))}), "
+                f"got (N, {', '.join(map(str, shape))})"
+            )
+        return ops.cast(x, "float32")
+
+    # -- core computations -------------------------------------------------------------
+    def _per_example_losses(self, x, conditions, training):
+        z_mean, z_log_var = self.encoder(self._inputs(x, conditions), training=training)
+        z = self.sampling([z_mean, z_log_var])
+        logits = self.decoder(self._inputs(z, conditions), training=training)
+        recon = reconstruction_loss(x, logits, self.reconstruction)
+        return recon, gaussian_kl(z_mean, z_log_var)
+
+    def _update_trackers(self, recon, kl):
+        # Weight each batch by its size so uneven last batches average per example.
+        batch = ops.shape(recon)[0]
+        recon, kl = ops.mean(recon), ops.mean(kl)
+        loss = recon + self.beta * kl
+        for tracker, value in ((self.loss_tracker, loss), (self.reconstruction_tracker, recon),
+                               (self.kl_tracker, kl)):
+            tracker.update_state(value, sample_weight=batch)
+
+    def train_step(self, data):
+        x, conditions = self._unpack(data)
+        x = self._check_images(x)
+        with tf.GradientTape() as tape:
+            recon, kl = self._per_example_losses(x, conditions, training=True)
+            loss = ops.mean(recon) + self.beta * ops.mean(kl)
+        grads = tape.gradient(loss, self.trainable_weights)
+        self.optimizer.apply(grads, self.trainable_weights)
+        self._update_trackers(recon, kl)
+        return {m.name: m.result() for m in self.metrics}
+
+    def test_step(self, data):
+        x, conditions = self._unpack(data)
+        recon, kl = self._per_example_losses(self._check_images(x), conditions, training=False)
+        self._update_trackers(recon, kl)
+        return {m.name: m.result() for m in self.metrics}
+
+    def call(self, inputs, training=False):
+        """Reconstruct images (pixel probabilities) from the posterior means."""
+        x, conditions = self._split(inputs)
+        z_mean, _ = self.encoder(self._inputs(self._check_images(x), conditions),
+                                 training=training)
+        return ops.sigmoid(self.decoder(self._inputs(z_mean, conditions), training=training))
+
+    # -- public helpers (NumPy in, NumPy out) -------------------------------------------
+    def encode(self, images, labels=None, batch_size=500):
+        """Posterior parameters ``(z_mean, z_log_var)`` as NumPy arrays."""
+        images = self._check_images(ops.convert_to_tensor(images, "float32"))
+        conditions = self._condition_inputs(labels, len(images))
+        means, log_vars = [], []
+        for batch in _batches([images, *conditions], batch_size):
+            z_mean, z_log_var = self.encoder(self._inputs(batch[0], batch[1:]), training=False)
+            means.append(ops.convert_to_numpy(z_mean))
+            log_vars.append(ops.convert_to_numpy(z_log_var))
+        return np.concatenate(means), np.concatenate(log_vars)
+
+    def decode(self, z, labels=None, batch_size=500):
+        """Pixel probabilities ``sigmoid(decoder(z))``, shape ``(N, 28, 28, 1)``."""
+        z = np.asarray(z, dtype="float32")
+        if z.ndim != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(f"z must have shape (N, {self.latent_dim}), got {z.shape}")
+        z = ops.convert_to_tensor(z)
+        conditions = self._condition_inputs(labels, len(z))
+        outputs = [ops.convert_to_numpy(ops.sigmoid(
+            self.decoder(self._inputs(batch[0], batch[1:]), training=False)))
+            for batch in _batches([z, *conditions], batch_size)]
+        return np.concatenate(outputs)
+
+    def reconstruct(self, images, labels=None):
+        """Decode the posterior mean of each image: pixel probabilities."""
+        z_mean, _ = self.encode(images, labels)
+        return self.decode(z_mean, labels)
+
+    def sample_latent(self, n):
+        """``n`` draws from the prior ``N(0, I)`` as a NumPy array ``(n, latent_dim)``."""
+        if int(n) < 1:
+            raise ValueError(f"n must be >= 1, got {n}")
+        z = keras.random.normal((int(n), self.latent_dim), seed=self.prior_seed)
+        return ops.convert_to_numpy(z)
+
+    def sample(self, n):
+        """Generate ``n`` images: ``z ~ N(0, I)``, pixel probabilities ``sigmoid(decoder(z))``."""
+        return self.decode(self.sample_latent(n))
+
+    def _log_p_x_given_z(self, x, logits):
+        log_p = -reconstruction_loss(x, logits, self.reconstruction)
+        if self.reconstruction == "mse":  # Gaussian with variance 1/2: normaliser pi^(-D/2)
+            log_p = log_p - 0.5 * float(np.prod(self.image_shape)) * math.log(math.pi)
+        return log_p
+
+    def _importance_log_weights(self, x, conditions, k):
+        """``log p(x|z_i) + log p(z_i) - log q(z_i|x)`` for k draws per image: ``(N, k)``."""
+        z_mean, z_log_var = self.encoder(self._inputs(x, conditions), training=False)
+        count = ops.shape(z_mean)[0]
+        eps = keras.random.normal((count, k, self.latent_dim), seed=self.sampling.seed_generator)
+        std = ops.exp(0.5 * z_log_var)[:, None, :]
+        z = z_mean[:, None, :] + std * eps
+        log_q = _standard_normal_log_pdf(eps) - ops.sum(ops.log(std), axis=-1)
+        log_prior = _standard_normal_log_pdf(z)
+        flat_z = ops.reshape(z, (-1, self.latent_dim))
+        flat_conditions = [ops.repeat(c, k, axis=0) for c in conditions]
+        logits = self.decoder(self._inputs(flat_z, flat_conditions), training=False)
+        log_lik = self._log_p_x_given_z(ops.repeat(x, k, axis=0), logits)
+        return ops.reshape(log_lik, (count, k)) + log_prior - log_q
+
+    def log_likelihood(self, images, k=100, labels=None, images_per_batch=None):
+        """Importance-weighted estimate of ``log p(x)`` (the IWAE bound with ``k`` samples).
+
+        ``log p(x) ~= log (1/k) sum_i p(x|z_i) p(z_i) / q(z_i|x)``, ``z_i ~ q(z|x)``. Its
+        expectation is a lower bound on ``log p(x)`` that never decreases with ``k``; ``k=1``
+        is the (single-sample) ELBO. For a CVAE pass ``labels``: it then estimates
+        ``log p(x|y)``.
+
+        Args:
+            images: images in [0, 1], shape ``(N, 28, 28, 1)``.
+            k: importance samples per image.
+            labels: class labels (CVAE only).
+            images_per_batch: images per decoder call (default: about 4,000 decodes).
+
+        Returns:
+            dict with ``log_px`` (NumPy ``(N,)``, nats), ``nll_nats`` (mean ``-log p(x)``) and
+            ``bits_per_dim`` (``nll_nats / (D ln 2)``, D = pixels).
+
+        Example:
+            >>> result = vae.log_likelihood(x_test[:100], k=50)  # doctest: +SKIP
+            >>> result["nll_nats"], result["bits_per_dim"]  # doctest: +SKIP
+        """
+        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+            raise ValueError(f"k must be a positive integer, got {k!r}")
+        images = self._check_images(ops.convert_to_tensor(images, "float32"))
+        conditions = self._condition_inputs(labels, len(images))
+        per_batch = images_per_batch or max(1, 4000 // k)
+        log_px = []
+        for batch in _batches([images, *conditions], per_batch):
+            log_w = self._importance_log_weights(batch[0], batch[1:], k)
+            log_px.append(ops.convert_to_numpy(ops.logsumexp(log_w, axis=1) - math.log(k)))
+        log_px = np.concatenate(log_px).astype("float64")
+        nll = float(-log_px.mean())
+        dims = float(np.prod(self.image_shape))
+        return {"log_px": log_px, "nll_nats": nll, "bits_per_dim": nll / (dims * math.log(2))}
+
+    def elbo(self, images, labels=None, batch_size=500):
+        """Per-example ELBO in nats (one reparameterised sample, closed-form KL), ``(N,)``.
+
+        This is the ``beta = 1`` bound whatever the model's ``beta``.
+        """
+        images = self._check_images(ops.convert_to_tensor(images, "float32"))
+        conditions = self._condition_inputs(labels, len(images))
+        values = []
+        for batch in _batches([images, *conditions], batch_size):
+            x, rest = batch[0], batch[1:]
+            z_mean, z_log_var = self.encoder(self._inputs(x, rest), training=False)
+            z = self.sampling([z_mean, z_log_var])
+            logits = self.decoder(self._inputs(z, rest), training=False)
+            value = self._log_p_x_given_z(x, logits) - gaussian_kl(z_mean, z_log_var)
+            values.append(ops.convert_to_numpy(value))
+        return np.concatenate(values).astype("float64")
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "encoder": keras.saving.serialize_keras_object(self.encoder),
+            "decoder": keras.saving.serialize_keras_object(self.decoder),
+            "beta": self.beta,
+            "reconstruction": self.reconstruction,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for part in ("encoder", "decoder"):
+            config[part] = keras.saving.deserialize_keras_object(config[part])
+        return cls(**config)
+
+
+@keras.saving.register_keras_serializable(package="aigc_tf")
+class CVAE(VAE):
+    """Conditional VAE: ``q(z|x, y)`` and ``p(x|z, y)`` both see the one-hot label ``y``.
+
+    Build the encoder and decoder with ``num_classes`` set, then ``fit`` on
+    ``(images, labels)`` pairs with integer labels in ``[0, num_classes)``.
+
+    Args:
+        encoder: a model ``[x, one_hot(y)] -> [z_mean, z_log_var]``.
+        decoder: a model ``[z, one_hot(y)] -> logits``.
+        num_classes: number of labels (must match the one-hot inputs of both networks).
+        **kwargs: ``beta``, ``reconstruction``, ``seed`` and ``keras.Model`` arguments.
+
+    Example:
+        >>> cvae = CVAE(build_conv_encoder(8, num_classes=10),
+        ...             build_conv_decoder(8, num_classes=10), num_classes=10)
+        >>> cvae.generate([3, 3, 7]).shape
+        (3, 28, 28, 1)
+    """
+
+    def __init__(self, encoder, decoder, num_classes=10, **kwargs):
+        super().__init__(encoder, decoder, **kwargs)
+        for part in (encoder, decoder):
+            if len(part.inputs) != 2 or part.inputs[1].shape[-1] != num_classes:
+                raise ValueError(
+                    f"the {part.name} must take two inputs, the second a one-hot label of "
+                    f"size num_classes={num_classes}; build it with num_classes={num_classes}"
+                )
+        self.num_classes = int(num_classes)
+
+    def _one_hot(self, labels):
+        return ops.one_hot(ops.cast(labels, "int32"), self.num_classes)
+
+    def _split(self, inputs):
+        if not isinstance(inputs, (tuple, list)) or len(inputs) != 2:
+            raise ValueError("a CVAE needs (images, labels) pairs")
+        return inputs[0], [self._one_hot(inputs[1])]
+
+    def _condition_inputs(self, labels, count):
+        if labels is None:
+            raise ValueError("a CVAE needs labels")
+        labels = np.asarray(labels)
+        if labels.shape != (count,):
+            raise ValueError(f"labels must have shape ({count},), got {labels.shape}")
+        if not np.issubdtype(labels.dtype, np.integer):
+            raise ValueError(f"labels must be integers, got dtype {labels.dtype}")
+        if labels.size and (labels.min() < 0 or labels.max() >= self.num_classes):
+            raise ValueError(
+                f"labels must be in [0, {self.num_classes}), got values from {labels.min()} "
+                f"to {labels.max()}"
+            )
+        return [self._one_hot(labels)]
+
+    def generate(self, labels, z=None):
+        """Images of the requested classes: ``sigmoid(decoder(z, one_hot(labels)))``.
+
+        Args:
+            labels: integer labels, shape ``(N,)``.
+            z: optional latent codes ``(N, latent_dim)``; drawn from the prior when omitted.
+                Reuse one z with different labels to keep the style and change the class.
+
+        Returns:
+            Pixel probabilities, NumPy ``(N, 28, 28, 1)``.
+        """
+        labels = np.asarray(labels)
+        if labels.ndim != 1:
+            raise ValueError(f"labels must have shape (N,), got {labels.shape}")
+        z = self.sample_latent(len(labels)) if z is None else z
+        return self.decode(z, labels)
+
+    def sample(self, n):
+        """Generate ``n`` images with labels cycling through ``0, 1, ..., num_classes - 1``."""
+        return self.generate(np.arange(int(n)) % self.num_classes)
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes}
