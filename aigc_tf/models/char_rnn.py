@@ -14,27 +14,14 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from aigc_tf.sampling import check_sampling_args, sample_logits
-from aigc_tf.text import CharVocab
+from aigc_tf.models.char_lm import CharLanguageModel
+from aigc_tf.sampling import sample_logits
 
 RNN_LAYERS = {"rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
 
 
-def _as_vocab(vocab):
-    if isinstance(vocab, CharVocab):
-        return vocab
-    if isinstance(vocab, dict):
-        return CharVocab.from_config(vocab)
-    if isinstance(vocab, (str, list, tuple)):
-        return CharVocab(vocab)
-    raise ValueError(
-        f"vocab must be a CharVocab, its get_config() dict or a list of characters, "
-        f"got {type(vocab).__name__}"
-    )
-
-
 @keras.saving.register_keras_serializable(package="aigc_tf")
-class CharRNN(keras.Model):
+class CharRNN(CharLanguageModel):
     """Embedding -> stacked ``SimpleRNN``/``LSTM``/``GRU`` (+ dropout) -> logits per character.
 
     Train it like any Keras classifier on windows from
@@ -70,7 +57,7 @@ class CharRNN(keras.Model):
         dropout=0.0,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        super().__init__(vocab, **kwargs)
         if cell not in RNN_LAYERS:
             raise ValueError(f"unknown cell {cell!r}; expected one of {list(RNN_LAYERS)}")
         for name, value in (("units", units), ("num_layers", num_layers)):
@@ -78,7 +65,6 @@ class CharRNN(keras.Model):
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if not 0 <= dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
-        self.vocab = _as_vocab(vocab)
         self.cell_type = cell
         self.units = units
         self.num_layers = num_layers
@@ -91,14 +77,12 @@ class CharRNN(keras.Model):
         ]
         self.dropout_layer = keras.layers.Dropout(dropout)
         self.head = keras.layers.Dense(self.vocab.size, name="logits")
-        self.sampling_seed = keras.random.SeedGenerator(0)
         # Generation never produces ids that are not characters: unknown, <start>, and
         # <end> unless the caller asks to stop there.
-        self._special_logits = np.zeros(self.vocab.size, "float32")
-        self._special_logits[[self.vocab.unknown_id, self.vocab.start_id]] = -np.inf
-        self._character_logits = self._special_logits.copy()
-        self._character_logits[self.vocab.end_id] = -np.inf
-        self._step_functions = {}
+        self._special_logits = self._never_sample(self.vocab.unknown_id, self.vocab.start_id)
+        self._character_logits = self._never_sample(
+            self.vocab.unknown_id, self.vocab.start_id, self.vocab.end_id
+        )
 
     def build(self, input_shape=(None, None)):
         self.embedding.build(input_shape)
@@ -114,18 +98,6 @@ class CharRNN(keras.Model):
         for layer in self.rnn_layers:
             x = self.dropout_layer(layer(x, training=training), training=training)
         return self.head(x)
-
-    def compile(self, optimizer="adam", loss=None, **kwargs):
-        """Keras ``compile`` with sparse cross-entropy on logits as the default loss."""
-        if loss is None:
-            loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        super().compile(optimizer=optimizer, loss=loss, **kwargs)
-
-    def compile_from_config(self, config):
-        # Keras skips compile() on load when it is overridden; ours only adds a default.
-        self.compile(**keras.saving.deserialize_keras_object(config))
-        if self.built:
-            self.optimizer.build(self.trainable_variables)
 
     # --------------------------------------------------------------- generation
 
@@ -207,17 +179,9 @@ class CharRNN(keras.Model):
         Example:
             >>> model.generate("ROMEO:", length=200, temperature=0.8, top_k=10, seed=0)
         """
-        check_sampling_args(temperature, top_k)
-        if not isinstance(prompt, str):
-            raise ValueError(f"prompt must be a str, got {type(prompt).__name__}")
-        if not isinstance(length, int) or length < 0:
-            raise ValueError(f"length must be a non-negative integer, got {length!r}")
-        if seed is None:
-            seed = int(np.random.randint(0, 2**31 - 1))
-        self.sampling_seed.state.assign(ops.array([seed, 0], self.sampling_seed.state.dtype))
+        inputs = self._start_generation(prompt, length, temperature, top_k, seed)
         sample_step = self._compiled_step(top_k, greedy, stop_at_end)
         temperature = tf.constant(temperature, "float32")
-        inputs = [self.vocab.start_id, *self.vocab.encode(prompt).tolist()]
         states = self.initial_states()
         for token in inputs[:-1]:  # read the prompt; the samples drawn here are discarded
             _, states = sample_step(tf.constant([token], "int32"), states, temperature)
@@ -225,9 +189,7 @@ class CharRNN(keras.Model):
         for _ in range(length):
             token, states = sample_step(token, states, temperature)
             generated.append(token)
-        ids = np.concatenate([t.numpy() for t in generated]) if generated else np.zeros(0)
-        ends = np.flatnonzero(ids == self.vocab.end_id)
-        return prompt + self.vocab.decode(ids[: ends[0]] if ends.size else ids)
+        return self._finish_generation(prompt, generated)
 
     def next_char_probabilities(self, prompt, k=5):
         """The ``k`` most likely next characters after ``prompt`` with their probabilities.
@@ -252,7 +214,6 @@ class CharRNN(keras.Model):
     def get_config(self):
         config = super().get_config()
         config.update(
-            vocab=self.vocab.get_config(),
             cell=self.cell_type,
             units=self.units,
             num_layers=self.num_layers,

@@ -15,12 +15,12 @@ import tensorflow as tf
 from keras import ops
 
 from aigc_tf.layers import TokenAndPositionEmbedding, TransformerBlock
-from aigc_tf.models.char_rnn import _as_vocab
-from aigc_tf.sampling import check_sampling_args, sample_logits
+from aigc_tf.models.char_lm import CharLanguageModel
+from aigc_tf.sampling import sample_logits
 
 
 @keras.saving.register_keras_serializable(package="aigc_tf")
-class MiniGPT(keras.Model):
+class MiniGPT(CharLanguageModel):
     """Decoder-only Transformer over characters with compiled sampling.
 
     Train it on windows from :func:`aigc_tf.text.make_char_dataset` built with
@@ -57,12 +57,11 @@ class MiniGPT(keras.Model):
         dropout=0.0,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        super().__init__(vocab, **kwargs)
         if not isinstance(context_length, int) or context_length < 2:
             raise ValueError(f"context_length must be an integer >= 2, got {context_length!r}")
         if not isinstance(num_layers, int) or num_layers < 1:
             raise ValueError(f"num_layers must be a positive integer, got {num_layers!r}")
-        self.vocab = _as_vocab(vocab)
         self.context_length = context_length
         self.embed_dim = embed_dim
         self.num_heads = num_heads
@@ -78,11 +77,8 @@ class MiniGPT(keras.Model):
         ]
         self.final_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="final_norm")
         self.head = keras.layers.Dense(self.vocab.size, name="logits")
-        self.sampling_seed = keras.random.SeedGenerator(0)
         # Generation may not produce ids that never appear as training targets.
-        self._never_sampled = np.zeros(self.vocab.size, "float32")
-        self._never_sampled[[self.vocab.unknown_id, self.vocab.start_id]] = -np.inf
-        self._step_functions = {}
+        self._never_sampled = self._never_sample(self.vocab.unknown_id, self.vocab.start_id)
 
     def build(self, input_shape=(None, None)):
         self.embedding.build(input_shape)
@@ -98,18 +94,6 @@ class MiniGPT(keras.Model):
         for block in self.blocks:
             x = block(x, training=training)
         return self.head(self.final_norm(x))
-
-    def compile(self, optimizer="adam", loss=None, **kwargs):
-        """Keras ``compile`` with sparse cross-entropy on logits as the default loss."""
-        if loss is None:
-            loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        super().compile(optimizer=optimizer, loss=loss, **kwargs)
-
-    def compile_from_config(self, config):
-        # Keras skips compile() on load when it is overridden; ours only adds a default.
-        self.compile(**keras.saving.deserialize_keras_object(config))
-        if self.built:
-            self.optimizer.build(self.trainable_variables)
 
     # --------------------------------------------------------------- generation
 
@@ -143,8 +127,7 @@ class MiniGPT(keras.Model):
             self._step_functions[key] = sample_step
         return self._step_functions[key]
 
-    def _initial_window(self, prompt):
-        ids = [self.vocab.start_id, *self.vocab.encode(prompt).tolist()]
+    def _initial_window(self, ids):
         if len(ids) > self.context_length:  # keep <start> and the most recent characters
             ids = [ids[0], *ids[len(ids) - self.context_length + 1 :]]
         window = np.zeros((1, self.context_length), "int32")
@@ -175,29 +158,19 @@ class MiniGPT(keras.Model):
         Example:
             >>> model.generate("ROMEO:", length=200, temperature=0.8, top_k=10, seed=0)
         """
-        check_sampling_args(temperature, top_k)
-        if not isinstance(prompt, str):
-            raise ValueError(f"prompt must be a str, got {type(prompt).__name__}")
-        if not isinstance(length, int) or isinstance(length, bool) or length < 0:
-            raise ValueError(f"length must be a non-negative integer, got {length!r}")
-        if seed is None:
-            seed = int(np.random.randint(0, 2**31 - 1))
-        self.sampling_seed.state.assign(ops.array([seed, 0], self.sampling_seed.state.dtype))
+        ids = self._start_generation(prompt, length, temperature, top_k, seed)
         sample_step = self._compiled_step(top_k, greedy)
         temperature = tf.constant(temperature, "float32")
-        window, filled = self._initial_window(prompt)
+        window, filled = self._initial_window(ids)
         generated = []
         for _ in range(length):
             next_id, window, filled = sample_step(window, filled, temperature)
             generated.append(next_id)
-        ids = np.concatenate([t.numpy() for t in generated]) if generated else np.zeros(0)
-        ends = np.flatnonzero(ids == self.vocab.end_id)
-        return prompt + self.vocab.decode(ids[: ends[0]] if ends.size else ids)
+        return self._finish_generation(prompt, generated)
 
     def get_config(self):
         config = super().get_config()
         config.update(
-            vocab=self.vocab.get_config(),
             context_length=self.context_length,
             embed_dim=self.embed_dim,
             num_heads=self.num_heads,

@@ -1,0 +1,92 @@
+"""What every character language model of the course shares: the vocabulary it carries, the
+default loss, and the argument checks, seeding and decoding around ``generate``.
+
+:class:`aigc_tf.models.char_rnn.CharRNN` and :class:`aigc_tf.models.gpt.MiniGPT` subclass
+:class:`CharLanguageModel` and only differ in how one compiled step advances the text.
+"""
+
+import keras
+import numpy as np
+from keras import ops
+
+from aigc_tf.sampling import check_sampling_args
+from aigc_tf.text import CharVocab
+
+
+def as_vocab(vocab):
+    """Accept a :class:`CharVocab`, its ``get_config()`` dict, or the characters themselves."""
+    if isinstance(vocab, CharVocab):
+        return vocab
+    if isinstance(vocab, dict):
+        return CharVocab.from_config(vocab)
+    if isinstance(vocab, (str, list, tuple)):
+        return CharVocab(vocab)
+    raise ValueError(
+        f"vocab must be a CharVocab, its get_config() dict or a list of characters, "
+        f"got {type(vocab).__name__}"
+    )
+
+
+class CharLanguageModel(keras.Model):
+    """Base class: a ``keras.Model`` mapping ids ``(batch, time)`` to next-character logits.
+
+    Args:
+        vocab: a :class:`aigc_tf.text.CharVocab` (or its ``get_config()`` dict); it is saved
+            with the model so a loaded ``.keras`` file can generate text.
+        **kwargs: passed to ``keras.Model`` (e.g. ``name``).
+
+    Example:
+        >>> class Constant(CharLanguageModel):
+        ...     def call(self, ids):
+        ...         return ops.zeros((*ops.shape(ids), self.vocab.size))
+        >>> Constant(CharVocab("ab")).vocab.size
+        5
+    """
+
+    def __init__(self, vocab, **kwargs):
+        super().__init__(**kwargs)
+        self.vocab = as_vocab(vocab)
+        self.sampling_seed = keras.random.SeedGenerator(0)
+        self._step_functions = {}
+
+    def compile(self, optimizer="adam", loss=None, **kwargs):
+        """Keras ``compile`` with sparse cross-entropy on logits as the default loss."""
+        if loss is None:
+            loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        super().compile(optimizer=optimizer, loss=loss, **kwargs)
+
+    def compile_from_config(self, config):
+        # Keras skips compile() on load when it is overridden; ours only adds a default.
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
+
+    def _never_sample(self, *ids):
+        """Logit offsets (-inf at ``ids``) that keep generation away from special ids."""
+        offsets = np.zeros(self.vocab.size, "float32")
+        offsets[list(ids)] = -np.inf
+        return offsets
+
+    def _start_generation(self, prompt, length, temperature, top_k, seed):
+        """Check ``generate``'s arguments, reseed sampling, return the prompt's ids."""
+        check_sampling_args(temperature, top_k)
+        if not isinstance(prompt, str):
+            raise ValueError(f"prompt must be a str, got {type(prompt).__name__}")
+        if not isinstance(length, int) or isinstance(length, bool) or length < 0:
+            raise ValueError(f"length must be a non-negative integer, got {length!r}")
+        ids = [self.vocab.start_id, *self.vocab.encode(prompt).tolist()]
+        if seed is None:
+            seed = int(np.random.randint(0, 2**31 - 1))
+        self.sampling_seed.state.assign(ops.array([seed, 0], self.sampling_seed.state.dtype))
+        return ids
+
+    def _finish_generation(self, prompt, generated):
+        """Decode the sampled id tensors, stopping at the first ``<end>``."""
+        ids = np.concatenate([t.numpy() for t in generated]) if generated else np.zeros(0)
+        ends = np.flatnonzero(ids == self.vocab.end_id)
+        return prompt + self.vocab.decode(ids[: ends[0]] if ends.size else ids)
+
+    def get_config(self):
+        config = super().get_config()
+        config["vocab"] = self.vocab.get_config()
+        return config
