@@ -1,0 +1,186 @@
+"""Keras callbacks for generative models: samples during training, gradient norms.
+
+* :class:`SampleSnapshots` keeps what a sampler produces for fixed inputs every few epochs;
+* :class:`SampleGrid` also tiles image samples into a grid, saves one PNG per epoch and an
+  animated GIF at the end. Any ``generate(noise)``-like callable works (GAN, VAE decoder,
+  diffusion sampler); by default it calls ``model.generate``.
+* :class:`GradientNormLogger` records the gradient norms of a GAN's two networks.
+"""
+
+from pathlib import Path
+
+import keras
+import numpy as np
+from PIL import Image
+
+from aigc_tf.data import rescale
+from aigc_tf.plotting import save_gif
+
+
+def tile_images(images, ncols=10, value_range=(-1, 1), padding=1):
+    """Tile ``(N, H, W[, C])`` images into one ``uint8`` array (grey or RGB).
+
+    Args:
+        images: the batch to tile.
+        ncols: images per row.
+        value_range: pixel range of ``images``: ``(0, 1)``, ``(-1, 1)`` or ``(0, 255)``.
+        padding: pixels of black between images.
+
+    Example:
+        >>> tile_images(np.zeros((20, 28, 28, 1)), ncols=10).shape
+        (59, 299)
+    """
+    images = np.asarray(images)
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    if images.ndim not in (3, 4) or len(images) == 0:
+        raise ValueError(f"images must have shape (N, H, W[, C]) with N >= 1, got {images.shape}")
+    pixels = (rescale(images, value_range, (0, 1)).clip(0, 1) * 255).round().astype("uint8")
+    count, height, width = pixels.shape[:3]
+    ncols = min(ncols, count)
+    nrows = -(-count // ncols)
+    canvas = np.zeros(
+        (nrows * (height + padding) - padding, ncols * (width + padding) - padding)
+        + pixels.shape[3:], "uint8")
+    for index, image in enumerate(pixels):
+        row, col = divmod(index, ncols)
+        top, left = row * (height + padding), col * (width + padding)
+        canvas[top:top + height, left:left + width] = image
+    return canvas
+
+
+class SampleSnapshots(keras.callbacks.Callback):
+    """Record ``sample_fn(*inputs)`` before training and every ``every`` epochs.
+
+    Args:
+        inputs: fixed sampler inputs (e.g. noise), or a tuple of them (e.g. noise and labels).
+        sample_fn: callable returning samples; default ``self.model.generate``.
+        every: record every this many epochs.
+
+    Attributes:
+        epochs: epochs at which samples were recorded (0 = before training).
+        samples: the recorded NumPy arrays.
+
+    Example:
+        >>> snapshots = SampleSnapshots(np.random.normal(size=(500, 8)), every=5)
+        >>> # gan.fit(x, epochs=20, callbacks=[snapshots]); snapshots.samples[-1].shape
+    """
+
+    def __init__(self, inputs, sample_fn=None, every=1):
+        super().__init__()
+        if every < 1:
+            raise ValueError(f"every must be >= 1, got {every}")
+        self.inputs = inputs if isinstance(inputs, tuple) else (inputs,)
+        self.sample_fn = sample_fn
+        self.every = every
+        self.epochs = []
+        self.samples = []
+
+    def _record(self, epoch):
+        sample_fn = self.sample_fn or self.model.generate
+        self.epochs.append(epoch)
+        self.samples.append(np.asarray(sample_fn(*self.inputs)))
+
+    def on_train_begin(self, logs=None):
+        if not self.epochs:
+            self._record(0)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every == 0:
+            self._record(epoch + 1)
+
+
+class SampleGrid(SampleSnapshots):
+    """Render a fixed-input sample grid each epoch; PNG per epoch, GIF at the end.
+
+    Args:
+        inputs: fixed sampler inputs (e.g. noise), or a tuple of them (noise, labels).
+        sample_fn: callable returning images; default ``self.model.generate``.
+        out_dir: folder for ``epoch_XXX.png`` files and the GIF (None: keep frames in memory).
+        every: render every this many epochs.
+        value_range: pixel range of the samples.
+        ncols: images per grid row.
+        scale: integer upscaling of the saved images.
+        gif_name: file name of the GIF written at the end of training.
+        fps: GIF frames per second.
+
+    Attributes:
+        frames: the rendered grids as ``uint8`` arrays.
+        gif_path: path of the GIF once written.
+
+    Example:
+        >>> grid = SampleGrid(np.random.normal(size=(40, 64)), out_dir="runs/dcgan")
+        >>> # gan.fit(ds, epochs=10, callbacks=[grid]); grid.gif_path
+    """
+
+    def __init__(self, inputs, sample_fn=None, out_dir=None, every=1, value_range=(-1, 1),
+                 ncols=10, scale=2, gif_name="samples.gif", fps=4):
+        super().__init__(inputs, sample_fn=sample_fn, every=every)
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.value_range = value_range
+        self.ncols = ncols
+        self.scale = scale
+        self.gif_name = gif_name
+        self.fps = fps
+        self.frames = []
+        self.gif_path = None
+
+    def _record(self, epoch):
+        super()._record(epoch)
+        frame = tile_images(self.samples[-1], self.ncols, self.value_range)
+        frame = frame.repeat(self.scale, axis=0).repeat(self.scale, axis=1)
+        self.frames.append(frame)
+        if self.out_dir is not None:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(frame).save(self.out_dir / f"epoch_{epoch:03d}.png")
+
+    def on_train_end(self, logs=None):
+        if self.out_dir is not None and self.frames:
+            self.gif_path = save_gif(self.frames, self.out_dir / self.gif_name, fps=self.fps)
+
+
+class GradientNormLogger(keras.callbacks.Callback):
+    """Record the gradient norms of both GAN networks on a fixed batch during training.
+
+    Every ``every`` training steps (and before the first) it calls
+    ``model.gradient_norms(batch, generator_losses)`` (see ``aigc_tf.models.gan.GAN``), which
+    measures without updating anything.
+
+    Args:
+        batch: a fixed real batch (``(images, labels)`` for a conditional GAN).
+        every: measure every this many steps.
+        generator_losses: generator losses to measure on the same state, e.g.
+            ``("minimax", "non_saturating")`` to compare them; default the model's own.
+
+    Attributes:
+        history: dict with ``"step"``, ``"d"`` and one ``"g/<loss>"`` list per generator loss.
+
+    Example:
+        >>> norms = GradientNormLogger(x[:256], every=10)
+        >>> # gan.fit(x, epochs=5, callbacks=[norms]); norms.history["d"]
+    """
+
+    def __init__(self, batch, every=10, generator_losses=None):
+        super().__init__()
+        if every < 1:
+            raise ValueError(f"every must be >= 1, got {every}")
+        self.batch = batch
+        self.every = every
+        self.generator_losses = generator_losses
+        self.step = 0
+        self.history = {"step": []}
+
+    def _measure(self):
+        norms = self.model.gradient_norms(self.batch, self.generator_losses)
+        self.history["step"].append(self.step)
+        for name, value in norms.items():
+            self.history.setdefault(name, []).append(value)
+
+    def on_train_begin(self, logs=None):
+        if self.step == 0:
+            self._measure()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        if self.step % self.every == 0:
+            self._measure()

@@ -1,0 +1,573 @@
+"""Generative adversarial networks: the GAN training loop, its losses and network builders.
+
+A discriminator ``D`` (outputting logits ``l``, so ``D(x) = sigmoid(l)``) learns to tell real
+images from generated ones; a generator ``G`` learns to fool it. Three objectives:
+
+* ``"minimax"``: ``L_G = E[log(1 - D(G(z)))] = -E[softplus(l_fake)]`` (saturates when ``D`` wins);
+* ``"non_saturating"``: ``L_G = -E[log D(G(z))] = E[softplus(-l_fake)]``;
+* ``"wgan_gp"``: a critic with ``L_D = E[l_fake] - E[l_real] + lambda * GP``, ``L_G = -E[l_fake]``.
+
+The first two share the discriminator loss
+``L_D = -E[log D(x)] - E[log(1 - D(G(z)))] = E[softplus(-l_real)] + E[softplus(l_fake)]``.
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from aigc_tf import data
+
+LOSSES = ("minimax", "non_saturating", "wgan_gp")
+_REGISTER = keras.saving.register_keras_serializable(package="aigc_tf")
+_RANGE_TOLERANCE = 1e-3
+
+
+def _check_loss(loss):
+    if loss not in LOSSES:
+        raise ValueError(f"unknown GAN loss {loss!r}; expected one of {list(LOSSES)}")
+
+
+def discriminator_loss(real_logits, fake_logits, loss="non_saturating"):
+    """Discriminator (or critic) loss from its logits on a real and a generated batch.
+
+    Args:
+        real_logits: ``D``'s logits on real data.
+        fake_logits: ``D``'s logits on generated data.
+        loss: ``"minimax"``, ``"non_saturating"`` (both use binary cross-entropy) or
+            ``"wgan_gp"`` (the Wasserstein critic loss, without the gradient penalty).
+
+    Example:
+        >>> float(discriminator_loss(np.array([0.0]), np.array([0.0])))  # 2 log 2
+        1.386...
+    """
+    _check_loss(loss)
+    if loss == "wgan_gp":
+        return ops.mean(fake_logits) - ops.mean(real_logits)
+    return ops.mean(ops.softplus(-real_logits)) + ops.mean(ops.softplus(fake_logits))
+
+
+def generator_loss(fake_logits, loss="non_saturating"):
+    """Generator loss from the discriminator's logits on generated data.
+
+    Args:
+        fake_logits: ``D``'s logits on ``G(z)``.
+        loss: ``"minimax"`` (``E[log(1 - D(G(z)))]``), ``"non_saturating"``
+            (``-E[log D(G(z))]``) or ``"wgan_gp"`` (``-E[critic(G(z))]``).
+
+    Example:
+        >>> float(generator_loss(np.array([0.0]), "non_saturating"))  # log 2
+        0.693...
+    """
+    _check_loss(loss)
+    if loss == "minimax":
+        return -ops.mean(ops.softplus(fake_logits))
+    if loss == "non_saturating":
+        return ops.mean(ops.softplus(-fake_logits))
+    return -ops.mean(fake_logits)
+
+
+def gradient_penalty(critic, real, fake, mix, critic_extra_inputs=None):
+    """WGAN-GP penalty ``E[(||grad_x critic(x_hat)|| - 1)^2]`` on interpolations.
+
+    ``x_hat = mix * real + (1 - mix) * fake``. The norm is ``sqrt(sum g^2 + 1e-12)`` so its
+    gradient stays finite where ``g = 0`` (plain ``sqrt`` has an infinite slope there).
+
+    Args:
+        critic: a model mapping a batch (plus optional extra inputs) to logits.
+        real: real batch.
+        fake: generated batch of the same shape.
+        mix: interpolation coefficients in [0, 1], shape ``(batch,)``.
+        critic_extra_inputs: optional extra critic input (e.g. labels).
+
+    Example:
+        >>> critic = build_mlp_discriminator(data_dim=2)
+        >>> x = np.zeros((4, 2), "float32")
+        >>> float(gradient_penalty(critic, x, x, np.full((4,), 0.5, "float32"))) >= 0
+        True
+    """
+    mix = ops.reshape(ops.cast(mix, real.dtype), (-1,) + (1,) * (len(real.shape) - 1))
+    blended = mix * real + (1.0 - mix) * fake
+    with tf.GradientTape() as tape:
+        tape.watch(blended)
+        inputs = blended if critic_extra_inputs is None else [blended, critic_extra_inputs]
+        scores = critic(inputs, training=True)
+    grads = tape.gradient(scores, blended)
+    axes = tuple(range(1, len(real.shape)))
+    norms = ops.sqrt(ops.sum(ops.square(grads), axis=axes) + 1e-12)
+    return ops.mean(ops.square(norms - 1.0))
+
+
+def _output_range(generator):
+    """Value range of the generator's last activation (tanh or sigmoid), else None."""
+    activation = getattr(generator.layers[-1], "activation", None)
+    name = getattr(activation, "__name__", "")
+    return {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}.get(name)
+
+
+def _first_input_shape(model):
+    shapes = model.input_shape
+    return tuple(shapes[0] if isinstance(shapes, list) else shapes)
+
+
+@_REGISTER
+class GAN(keras.Model):
+    """A generator and a discriminator trained against each other by ``fit``.
+
+    Each ``train_step`` makes ``d_steps`` discriminator updates (on the same real batch, with
+    fresh noise each time) followed by one generator update. The discriminator returns logits.
+
+    Args:
+        generator: model mapping noise ``(batch, latent_dim)`` to samples.
+        discriminator: model mapping samples to one logit per sample.
+        loss: ``"non_saturating"`` (default), ``"minimax"`` or ``"wgan_gp"``.
+        d_steps: discriminator updates per generator update (>= 1).
+        gp_weight: weight ``lambda`` of the gradient penalty (used by ``"wgan_gp"``).
+        seed: seed of the model's noise.
+        **kwargs: passed to ``keras.Model``.
+
+    Example:
+        >>> gan = GAN(build_mlp_generator(), build_mlp_discriminator())
+        >>> gan.compile(keras.optimizers.Adam(2e-4, 0.5), keras.optimizers.Adam(2e-4, 0.5))
+        >>> x, _ = data.make_ring(512)
+        >>> history = gan.fit(x, batch_size=128, epochs=1, verbose=0)
+        >>> gan.sample(3).shape
+        (3, 2)
+    """
+
+    def __init__(self, generator, discriminator, loss="non_saturating", d_steps=1,
+                 gp_weight=10.0, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        _check_loss(loss)
+        if not isinstance(d_steps, (int, np.integer)) or isinstance(d_steps, bool) or d_steps < 1:
+            raise ValueError(f"d_steps must be an integer >= 1, got {d_steps!r}")
+        generated = tuple(generator.output_shape[1:])
+        judged = _first_input_shape(discriminator)[1:]
+        if generated != judged:
+            raise ValueError(
+                f"the generator produces samples of shape {generated} but the discriminator "
+                f"expects {judged}; make the generator's output match the data "
+                "(e.g. its number of channels)"
+            )
+        self.generator = generator
+        self.discriminator = discriminator
+        self.loss_name = loss
+        self.d_steps = int(d_steps)
+        self.gp_weight = float(gp_weight)
+        self.seed = seed
+        self.latent_dim = int(_first_input_shape(generator)[-1])
+        self.sample_shape = generated
+        self.output_range = _output_range(generator)
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self.gp_tracker = keras.metrics.Mean(name="gp")
+        self.built = generator.built and discriminator.built
+
+    def compile(self, d_optimizer, g_optimizer, jit_compile=True, **kwargs):
+        """Set one optimizer per network.
+
+        Args:
+            d_optimizer: optimizer of the discriminator.
+            g_optimizer: optimizer of the generator.
+            jit_compile: compile the train step with XLA (faster on CPU for these sizes).
+            **kwargs: passed to ``keras.Model.compile``.
+        """
+        super().compile(jit_compile=jit_compile, **kwargs)
+        self.d_optimizer = keras.optimizers.get(d_optimizer)
+        self.g_optimizer = keras.optimizers.get(g_optimizer)
+        # Create the slot variables now, outside the (XLA-)compiled train step.
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.g_optimizer.build(self.generator.trainable_variables)
+
+    def get_compile_config(self):
+        if not self.compiled:
+            return {}
+        return {
+            "d_optimizer": keras.optimizers.serialize(self.d_optimizer),
+            "g_optimizer": keras.optimizers.serialize(self.g_optimizer),
+            "jit_compile": self.jit_compile,
+        }
+
+    def compile_from_config(self, config):
+        self.compile(
+            d_optimizer=keras.optimizers.deserialize(config["d_optimizer"]),
+            g_optimizer=keras.optimizers.deserialize(config["g_optimizer"]),
+            jit_compile=config.get("jit_compile", True),
+        )
+
+    @property
+    def metrics(self):
+        trackers = [self.d_loss_tracker, self.g_loss_tracker]
+        return trackers + [self.gp_tracker] if self.loss_name == "wgan_gp" else trackers
+
+    def call(self, inputs, training=False):
+        return self.generator(inputs, training=training)
+
+    def generate(self, noise):
+        """Samples for the given noise ``(n, latent_dim)``, as a NumPy array."""
+        return ops.convert_to_numpy(self.generator(ops.convert_to_tensor(noise), training=False))
+
+    def sample(self, num_samples, seed=None):
+        """Draw ``num_samples`` samples from fresh Gaussian noise (``seed`` for repeatability)."""
+        noise = np.random.default_rng(seed).standard_normal((num_samples, self.latent_dim))
+        return self.generate(noise.astype("float32"))
+
+    # Hooks that the conditional GAN overrides.
+    def _unpack(self, batch):
+        if isinstance(batch, (tuple, list)):
+            batch = batch[0]
+        return batch, None
+
+    def _generator_inputs(self, noise, condition):
+        return noise
+
+    def _discriminator_inputs(self, samples, condition):
+        return samples
+
+    def check_real_data(self, real):
+        """Raise ``ValueError`` if ``real`` cannot be compared with generated samples.
+
+        Checks the per-sample shape (e.g. 3 generated channels vs 1 in the data) and, for a
+        tanh or sigmoid generator, that the data lies in the generator's output range.
+        """
+        shape = tuple(np.shape(real))[1:]
+        if shape != self.sample_shape:
+            raise ValueError(
+                f"real data has per-sample shape {shape} but the generator produces "
+                f"{self.sample_shape}; they must match (check the channel axis)"
+            )
+        if self.output_range is None:
+            return
+        low, high = self.output_range
+        real_min, real_max = float(np.min(real)), float(np.max(real))
+        if real_min < low - _RANGE_TOLERANCE or real_max > high + _RANGE_TOLERANCE:
+            raise ValueError(
+                f"real data lies in [{real_min:g}, {real_max:g}] but the generator's output "
+                f"is in [{low:g}, {high:g}]; rescale the data first, e.g. "
+                f"aigc_tf.data.rescale(x, (0, 255), ({low:g}, {high:g}))"
+            )
+
+    def fit(self, x=None, y=None, **kwargs):
+        """``keras.Model.fit`` after checking the first batch with :meth:`check_real_data`."""
+        first = _peek(x) if y is None else (x, y)
+        self.check_real_data(self._unpack(first)[0])
+        if isinstance(x, tf.data.Dataset):
+            kwargs.setdefault("shuffle", False)  # a dataset shuffles itself
+        return super().fit(x, y, **kwargs)
+
+    def _noise(self, batch_size):
+        return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+
+    def _discriminator_step(self, real, condition):
+        batch_size = ops.shape(real)[0]
+        fake = self.generator(self._generator_inputs(self._noise(batch_size), condition),
+                              training=True)
+        with tf.GradientTape() as tape:
+            real_logits = self.discriminator(self._discriminator_inputs(real, condition),
+                                             training=True)
+            fake_logits = self.discriminator(self._discriminator_inputs(fake, condition),
+                                             training=True)
+            d_loss = discriminator_loss(real_logits, fake_logits, self.loss_name)
+            penalty = ops.zeros(())
+            if self.loss_name == "wgan_gp":
+                mix = keras.random.uniform((batch_size,), seed=self.seed_generator)
+                penalty = gradient_penalty(self.discriminator, real, fake, mix, condition)
+                d_loss = d_loss + self.gp_weight * penalty
+        variables = self.discriminator.trainable_variables
+        grads = tape.gradient(d_loss, variables)
+        self.d_optimizer.apply_gradients(zip(grads, variables, strict=True))
+        return d_loss, penalty
+
+    def _generator_step(self, real, condition):
+        batch_size = ops.shape(real)[0]
+        noise = self._noise(batch_size)
+        with tf.GradientTape() as tape:
+            fake = self.generator(self._generator_inputs(noise, condition), training=True)
+            fake_logits = self.discriminator(self._discriminator_inputs(fake, condition),
+                                             training=True)
+            g_loss = generator_loss(fake_logits, self.loss_name)
+        # Only the generator's weights move here: the discriminator is a fixed judge.
+        variables = self.generator.trainable_variables
+        grads = tape.gradient(g_loss, variables)
+        self.g_optimizer.apply_gradients(zip(grads, variables, strict=True))
+        return g_loss
+
+    def train_step(self, batch):
+        real, condition = self._unpack(batch)
+        for _ in range(self.d_steps):
+            d_loss, penalty = self._discriminator_step(real, condition)
+        g_loss = self._generator_step(real, condition)
+        self.d_loss_tracker.update_state(d_loss)
+        self.g_loss_tracker.update_state(g_loss)
+        self.gp_tracker.update_state(penalty)
+        return {m.name: m.result() for m in self.metrics}
+
+    def gradient_norms(self, batch, generator_losses=None, seed=0):
+        """Global gradient norms of both networks' losses on one batch, without updating.
+
+        Args:
+            batch: a real batch (``(images, labels)`` for a conditional GAN).
+            generator_losses: names of generator losses to measure (default: the model's own).
+            seed: seed of the noise, so successive calls compare like with like.
+
+        Returns:
+            dict: ``"d"`` for the discriminator and ``"g/<loss>"`` per generator loss.
+        """
+        real, condition = self._unpack(batch)
+        real = ops.convert_to_tensor(real)
+        noise = keras.random.normal((ops.shape(real)[0], self.latent_dim), seed=seed)
+        norms = {}
+        with tf.GradientTape(persistent=True) as tape:
+            fake = self.generator(self._generator_inputs(noise, condition), training=False)
+            real_logits = self.discriminator(self._discriminator_inputs(real, condition))
+            fake_logits = self.discriminator(self._discriminator_inputs(fake, condition))
+            d_loss = discriminator_loss(real_logits, fake_logits, self.loss_name)
+            g_losses = {name: generator_loss(fake_logits, name)
+                        for name in (generator_losses or [self.loss_name])}
+        d_grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
+        norms["d"] = float(tf.linalg.global_norm(d_grads))
+        for name, value in g_losses.items():
+            g_grads = tape.gradient(value, self.generator.trainable_variables)
+            norms[f"g/{name}"] = float(tf.linalg.global_norm(g_grads))
+        return norms
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "generator": keras.saving.serialize_keras_object(self.generator),
+            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
+            "loss": self.loss_name,
+            "d_steps": self.d_steps,
+            "gp_weight": self.gp_weight,
+            "seed": self.seed,
+        })
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("generator", "discriminator"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)
+
+
+def _peek(x):
+    """First batch of a ``tf.data.Dataset``, or ``x`` itself for arrays."""
+    if isinstance(x, tf.data.Dataset):
+        return next(iter(x.take(1)))
+    return x
+
+
+@_REGISTER
+class ConditionalGAN(GAN):
+    """A GAN whose networks both see the class label: ``G(z, y)`` and ``D(x, y)``.
+
+    Train it on ``(images, labels)`` batches; fakes are generated for the real batch's labels.
+
+    Args:
+        generator: model mapping ``[noise, labels]`` to samples.
+        discriminator: model mapping ``[samples, labels]`` to logits.
+        **kwargs: as for :class:`GAN`.
+
+    Example:
+        >>> generator = build_dcgan_generator(latent_dim=32, num_classes=10)
+        >>> discriminator = build_dcgan_discriminator(num_classes=10)
+        >>> cgan = ConditionalGAN(generator, discriminator)
+        >>> cgan.generate(np.zeros((2, 32), "float32"), np.array([3, 7])).shape
+        (2, 28, 28, 1)
+    """
+
+    def _unpack(self, batch):
+        if not isinstance(batch, (tuple, list)) or len(batch) < 2:
+            raise ValueError("a ConditionalGAN trains on (images, labels) pairs")
+        return batch[0], ops.cast(batch[1], "int32")
+
+    def _generator_inputs(self, noise, condition):
+        return [noise, condition]
+
+    def _discriminator_inputs(self, samples, condition):
+        return [samples, condition]
+
+    def generate(self, noise, labels):
+        """Samples for the given noise ``(n, latent_dim)`` and integer labels ``(n,)``."""
+        inputs = [ops.convert_to_tensor(noise), ops.convert_to_tensor(labels, "int32")]
+        return ops.convert_to_numpy(self.generator(inputs, training=False))
+
+    def sample(self, labels, seed=None):
+        """One sample per requested label (fresh Gaussian noise; ``seed`` for repeatability)."""
+        labels = np.asarray(labels)
+        noise = np.random.default_rng(seed).standard_normal((len(labels), self.latent_dim))
+        return self.generate(noise.astype("float32"), labels)
+
+
+def _dense_stack(x, hidden, name):
+    for index, width in enumerate(hidden):
+        x = keras.layers.Dense(width, name=f"{name}_dense{index}")(x)
+        x = keras.layers.LeakyReLU(0.2, name=f"{name}_act{index}")(x)
+    return x
+
+
+def build_mlp_generator(latent_dim=8, data_dim=2, hidden=(128, 128)):
+    """MLP generator for 2-D toy data: noise -> LeakyReLU hidden layers -> linear output.
+
+    Args:
+        latent_dim: noise dimension.
+        data_dim: dimension of a data point.
+        hidden: widths of the hidden layers.
+
+    Example:
+        >>> build_mlp_generator(latent_dim=8).output_shape
+        (None, 2)
+    """
+    noise = keras.Input((latent_dim,), name="noise")
+    x = _dense_stack(noise, hidden, "g")
+    points = keras.layers.Dense(data_dim, name="points")(x)
+    return keras.Model(noise, points, name="mlp_generator")
+
+
+def build_mlp_discriminator(data_dim=2, hidden=(128, 128)):
+    """MLP discriminator for 2-D toy data: point -> LeakyReLU hidden layers -> one logit.
+
+    Example:
+        >>> build_mlp_discriminator().output_shape
+        (None, 1)
+    """
+    points = keras.Input((data_dim,), name="points")
+    x = _dense_stack(points, hidden, "d")
+    logit = keras.layers.Dense(1, name="logit")(x)
+    return keras.Model(points, logit, name="mlp_discriminator")
+
+
+def _check_image_shape(image_shape):
+    if len(image_shape) != 3 or any(int(s) < 1 for s in image_shape):
+        raise ValueError(f"image_shape must be (height, width, channels), got {image_shape!r}")
+    height, width, _ = image_shape
+    if height % 4 or width % 4:
+        raise ValueError(
+            f"the DCGAN generator upsamples twice by 2, so height and width must be multiples "
+            f"of 4; it cannot produce images of shape {tuple(image_shape)}"
+        )
+
+
+def _label_input(num_classes, embed_dim, name):
+    labels = keras.Input((), dtype="int32", name="labels")
+    # Unit-scale embeddings: the label starts as loud as the noise instead of near zero.
+    embedded = keras.layers.Embedding(num_classes, embed_dim, name=f"{name}_label_embedding",
+                                      embeddings_initializer=keras.initializers.RandomNormal(stddev=1.0))
+    return labels, embedded(labels)
+
+
+def build_dcgan_generator(latent_dim=64, image_shape=data.MNIST_SHAPE, filters=64,
+                          num_classes=None, label_dim=16):
+    """DCGAN generator: Dense -> reshape -> two stride-2 Conv2DTranspose -> tanh image.
+
+    Dense (to a 1/4-resolution map with ``filters`` channels), BatchNorm, LeakyReLU; a
+    stride-2 transposed convolution to ``filters // 2`` channels, BatchNorm, LeakyReLU; a
+    stride-2 transposed convolution to the image channels with tanh, so pixels are in [-1, 1].
+    With ``num_classes`` the generator takes ``[noise, labels]`` and concatenates a learned
+    label embedding to the noise.
+
+    Args:
+        latent_dim: noise dimension.
+        image_shape: ``(height, width, channels)``, height and width multiples of 4.
+        filters: channels of the 1/4-resolution feature map.
+        num_classes: number of labels for a conditional generator (None: unconditional).
+        label_dim: size of the label embedding.
+
+    Example:
+        >>> build_dcgan_generator(latent_dim=64).output_shape
+        (None, 28, 28, 1)
+    """
+    _check_image_shape(image_shape)
+    height, width, channels = image_shape
+    noise = keras.Input((latent_dim,), name="noise")
+    inputs, x = noise, noise
+    if num_classes is not None:
+        labels, embedded = _label_input(num_classes, label_dim, "g")
+        inputs = [noise, labels]
+        x = keras.layers.Concatenate(name="g_noise_label")([noise, embedded])
+    x = keras.layers.Dense(height // 4 * width // 4 * filters, use_bias=False, name="g_project")(x)
+    x = keras.layers.BatchNormalization(name="g_project_bn")(x)
+    x = keras.layers.LeakyReLU(0.2, name="g_project_act")(x)
+    x = keras.layers.Reshape((height // 4, width // 4, filters), name="g_reshape")(x)
+    x = keras.layers.Conv2DTranspose(filters // 2, 4, strides=2, padding="same", use_bias=False,
+                                     name="g_up")(x)
+    x = keras.layers.BatchNormalization(name="g_up_bn")(x)
+    x = keras.layers.LeakyReLU(0.2, name="g_up_act")(x)
+    images = keras.layers.Conv2DTranspose(channels, 4, strides=2, padding="same",
+                                          activation="tanh", name="g_image")(x)
+    return keras.Model(inputs, images, name="dcgan_generator")
+
+
+def build_dcgan_discriminator(image_shape=data.MNIST_SHAPE, filters=32, dropout=0.3,
+                              num_classes=None):
+    """DCGAN discriminator: two stride-2 Conv2D with LeakyReLU and Dropout -> one logit.
+
+    With ``num_classes`` it takes ``[images, labels]`` and is a *projection* discriminator:
+    ``logit = w . h(x) + e_y . h(x)`` where ``h(x)`` are the flattened convolutional features
+    and ``e_y`` a learned embedding of the label, so the logit directly rewards features that
+    match the requested class.
+
+    Args:
+        image_shape: ``(height, width, channels)`` of the images.
+        filters: channels of the first convolution (doubled in the second).
+        dropout: dropout rate after each convolution block.
+        num_classes: number of labels for a conditional discriminator (None: unconditional).
+
+    Example:
+        >>> build_dcgan_discriminator().output_shape
+        (None, 1)
+    """
+    _check_image_shape(image_shape)
+    images = keras.Input(tuple(image_shape), name="images")
+    x = images
+    for index, conv_filters in enumerate((filters, filters * 2)):
+        x = keras.layers.Conv2D(conv_filters, 4, strides=2, padding="same",
+                                name=f"d_conv{index}")(x)
+        x = keras.layers.LeakyReLU(0.2, name=f"d_conv{index}_act")(x)
+        x = keras.layers.Dropout(dropout, name=f"d_conv{index}_dropout")(x)
+    features = keras.layers.Flatten(name="d_flatten")(x)
+    logit = keras.layers.Dense(1, name="logit")(features)
+    if num_classes is None:
+        return keras.Model(images, logit, name="dcgan_discriminator")
+    labels = keras.Input((), dtype="int32", name="labels")
+    label_vector = keras.layers.Embedding(num_classes, features.shape[-1],
+                                          name="d_label_embedding")(labels)
+    projection = keras.layers.Dot(axes=1, name="d_projection")([label_vector, features])
+    logit = keras.layers.Add(name="conditional_logit")([logit, projection])
+    return keras.Model([images, labels], logit, name="dcgan_discriminator")
+
+
+def mode_coverage(samples, centers, std, min_share=0.02):
+    """Count the mixture modes a generator covers, as in the 2-D GAN literature.
+
+    A sample is *high quality* when it lies within ``3 * std`` of its nearest centre; a mode
+    is *covered* when at least ``min_share`` of all samples are high-quality samples at it.
+
+    Args:
+        samples: generated points, shape ``(N, 2)``.
+        centers: mode centres, e.g. ``aigc_tf.data.ring_centers()``.
+        std: standard deviation of each mode in the data.
+        min_share: share of samples a mode needs to count as covered.
+
+    Returns:
+        dict: ``modes_covered``, ``high_quality`` (share of samples) and ``counts`` per mode.
+
+    Example:
+        >>> points, _ = data.make_ring(1000, std=0.05)
+        >>> mode_coverage(points, data.ring_centers(), std=0.05)["modes_covered"]
+        8
+    """
+    samples, centers = np.asarray(samples, "float64"), np.asarray(centers, "float64")
+    if samples.ndim != 2 or samples.shape[1] != centers.shape[1]:
+        raise ValueError(f"samples must have shape (N, {centers.shape[1]}), got {samples.shape}")
+    distances = np.linalg.norm(samples[:, None, :] - centers[None, :, :], axis=-1)
+    nearest = distances.argmin(axis=1)
+    good = distances.min(axis=1) <= 3 * std
+    counts = np.bincount(nearest[good], minlength=len(centers))
+    return {
+        "modes_covered": int((counts >= min_share * len(samples)).sum()),
+        "high_quality": float(good.mean()),
+        "counts": counts.tolist(),
+    }
