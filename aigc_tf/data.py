@@ -209,6 +209,19 @@ def make_dataset(
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
+def first_batch(x):
+    """The first batch of a ``tf.data.Dataset``, or ``x`` itself (arrays are one big batch).
+
+    Models use it to check training data before ``fit`` starts, where an error message can
+    still name the problem.
+    """
+    import tensorflow as tf
+
+    if isinstance(x, tf.data.Dataset):
+        return next(iter(x.take(1)))
+    return x
+
+
 def mnist_dataset(
     split="train", batch_size=128, value_range=(-1, 1), with_labels=False, **kwargs
 ):

@@ -185,6 +185,33 @@ def test_cvae_rejects_bad_labels():
         model.encode(np.zeros((2, 28, 28, 1), "float32"))
 
 
+def test_cvae_fit_and_evaluate_reject_bad_labels_before_training():
+    model = tiny_cvae()
+    model.compile(optimizer="adam")
+    images = np.zeros((4, 28, 28, 1), "float32")
+    before = [w.copy() for w in model.get_weights()]
+    with pytest.raises(ValueError, match=r"labels must be in \[0, 10\)"):
+        model.fit(images, np.array([0, 1, 2, 10]), epochs=1, verbose=0)
+    dataset = data.make_dataset((images, np.array([0, 1, -1, 3])), batch_size=4)
+    with pytest.raises(ValueError, match=r"labels must be in \[0, 10\)"):
+        model.fit(dataset, epochs=1, verbose=0)
+    good = (images, np.array([0, 1, 2, 3]))
+    with pytest.raises(ValueError, match=r"labels must be in \[0, 10\)"):
+        model.fit(*good, validation_data=(images, np.array([0, 1, 2, 12])), verbose=0)
+    with pytest.raises(ValueError, match=r"labels must be in \[0, 10\)"):
+        model.evaluate(images, np.array([11, 1, 2, 3]), verbose=0)
+    with pytest.raises(ValueError, match="needs labels"):
+        model.fit(images, epochs=1, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights(), strict=True))
+
+
+def test_vae_fit_rejects_wrong_image_shape():
+    model = VAE(build_conv_encoder(2), build_conv_decoder(2))
+    model.compile(optimizer="adam")
+    with pytest.raises(ValueError, match=r"images must have shape \(N, 28, 28, 1\)"):
+        model.fit(np.zeros((4, 28, 28, 3), "float32"), epochs=1, verbose=0)
+
+
 def test_reconstruction_loss_rejects_unknown_kind():
     with pytest.raises(ValueError, match="reconstruction must be one of"):
         vae_lib.reconstruction_loss(np.zeros((1, 2)), np.zeros((1, 2)), kind="huber")

@@ -250,7 +250,7 @@ class GAN(keras.Model):
 
     def fit(self, x=None, y=None, **kwargs):
         """``keras.Model.fit`` after checking the first batch with :meth:`check_real_data`."""
-        first = _peek(x) if y is None else (x, y)
+        first = data.first_batch(x) if y is None else (x, y)
         self.check_real_data(self._unpack(first)[0])
         if isinstance(x, tf.data.Dataset):
             kwargs.setdefault("shuffle", False)  # a dataset shuffles itself
@@ -350,13 +350,6 @@ class GAN(keras.Model):
         for key in ("generator", "discriminator"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
-
-
-def _peek(x):
-    """First batch of a ``tf.data.Dataset``, or ``x`` itself for arrays."""
-    if isinstance(x, tf.data.Dataset):
-        return next(iter(x.take(1)))
-    return x
 
 
 @_REGISTER

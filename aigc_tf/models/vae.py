@@ -24,7 +24,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from aigc_tf.data import MNIST_SHAPE
+from aigc_tf.data import MNIST_SHAPE, first_batch
 
 RECONSTRUCTIONS = ("bce", "mse")
 _LOG_2PI = math.log(2 * math.pi)
@@ -355,6 +355,32 @@ class VAE(keras.Model):
                 f"got (N, {', '.join(map(str, shape))})"
             )
         return ops.cast(x, "float32")
+
+    def check_data(self, x, y=None):
+        """Raise ``ValueError`` for training data the model cannot use.
+
+        Checks the image shape and, for a :class:`CVAE`, that labels are integers in range.
+        Arrays are checked whole, a ``tf.data.Dataset`` by its first batch (inside the
+        compiled train step a bad label could no longer raise a readable error).
+        """
+        batch = first_batch(x) if y is None else (x, y)
+        inputs, labels, _ = keras.utils.unpack_x_y_sample_weight(batch)
+        if isinstance(inputs, (tuple, list)):
+            inputs, labels = inputs[0], inputs[1] if len(inputs) > 1 else None
+        self._check_images(inputs)
+        self._condition_inputs(labels, len(inputs))
+
+    def fit(self, x=None, y=None, **kwargs):
+        """``keras.Model.fit`` after :meth:`check_data` (and its ``validation_data``)."""
+        self.check_data(x, y)
+        if kwargs.get("validation_data") is not None:
+            self.check_data(kwargs["validation_data"])
+        return super().fit(x, y, **kwargs)
+
+    def evaluate(self, x=None, y=None, **kwargs):
+        """``keras.Model.evaluate`` after :meth:`check_data`."""
+        self.check_data(x, y)
+        return super().evaluate(x, y, **kwargs)
 
     # -- core computations -------------------------------------------------------------
     def _per_example_losses(self, x, conditions, training):
