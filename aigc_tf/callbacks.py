@@ -4,9 +4,12 @@
 * :class:`SampleGrid` also tiles image samples into a grid, saves one PNG per epoch and an
   animated GIF at the end. Any ``generate(noise)``-like callable works (GAN, VAE decoder,
   diffusion sampler); by default it calls ``model.generate``.
-* :class:`GradientNormLogger` records the gradient norms of a GAN's two networks.
+* :class:`GradientNormLogger` records the gradient norms of a GAN's two networks;
+* :class:`TimeBudget` stops training after a wall-clock budget, with a learning-rate
+  warm-up and decay paced by the clock.
 """
 
+import time
 from pathlib import Path
 
 import keras
@@ -184,3 +187,70 @@ class GradientNormLogger(keras.callbacks.Callback):
         self.step += 1
         if self.step % self.every == 0:
             self._measure()
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stop ``fit`` after a wall-clock budget, shaping the learning rate on the way.
+
+    A fixed time (not a fixed number of epochs) is the fair budget on a shared CPU. As the
+    budget is used up (fraction ``u`` of ``seconds``) the learning rate of
+    ``model.optimizer`` follows the starting value ``lr0`` times a factor that rises
+    linearly from 0 to 1 during the first ``warmup_fraction`` of the time (Transformers
+    need this), then falls linearly to ``final_lr_fraction`` -- annealing lowers the final
+    loss of a short run. Pass ``final_lr_fraction=1`` and no warm-up to only stop on time.
+
+    Args:
+        seconds: training time budget (validation time included).
+        final_lr_fraction: learning-rate multiplier reached at the end of the budget.
+        warmup_fraction: share of the budget spent warming the learning rate up, in [0, 1).
+
+    Attributes:
+        steps: training steps run in the last ``fit``.
+
+    Example:
+        >>> budget = TimeBudget(300, final_lr_fraction=0.1)
+        >>> model.fit(train, epochs=10_000, steps_per_epoch=100, callbacks=[budget])
+    """
+
+    def __init__(self, seconds, final_lr_fraction=0.1, warmup_fraction=0.0):
+        super().__init__()
+        if not seconds > 0:
+            raise ValueError(f"seconds must be > 0, got {seconds!r}")
+        if not 0 < final_lr_fraction <= 1:
+            raise ValueError(f"final_lr_fraction must be in (0, 1], got {final_lr_fraction!r}")
+        if not 0 <= warmup_fraction < 1:
+            raise ValueError(f"warmup_fraction must be in [0, 1), got {warmup_fraction!r}")
+        self.seconds = seconds
+        self.final_lr_fraction = final_lr_fraction
+        self.warmup_fraction = warmup_fraction
+        self.steps = 0
+
+    @property
+    def shapes_learning_rate(self):
+        return self.final_lr_fraction < 1 or self.warmup_fraction > 0
+
+    def lr_factor(self, used):
+        """Learning-rate multiplier after a fraction ``used`` of the budget."""
+        if used < self.warmup_fraction:
+            return used / self.warmup_fraction
+        decay = (used - self.warmup_fraction) / (1 - self.warmup_fraction)
+        return 1.0 - (1.0 - self.final_lr_fraction) * min(1.0, decay)
+
+    def on_train_begin(self, logs=None):
+        self.start = time.perf_counter()
+        self.steps = 0
+        if self.shapes_learning_rate:
+            self.initial_lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+            self._set_lr(0.0)
+
+    def _set_lr(self, used):
+        factor = max(self.lr_factor(used), 1e-3)  # never exactly 0 during warm-up
+        self.model.optimizer.learning_rate.assign(self.initial_lr * factor)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps += 1
+        used = min(1.0, (time.perf_counter() - self.start) / self.seconds)
+        if self.shapes_learning_rate:
+            self._set_lr(used)
+        if used >= 1.0:
+            self.model.stop_training = True

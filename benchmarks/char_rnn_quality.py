@@ -13,7 +13,8 @@ import time
 import keras
 
 from aigc_tf import config
-from aigc_tf.models.char_rnn import CharRNN, TimeBudget
+from aigc_tf.callbacks import TimeBudget
+from aigc_tf.models.char_rnn import CharRNN
 from aigc_tf.text import CharVocab, load_corpus, make_char_dataset
 
 

@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from aigc_tf import config, data
+from aigc_tf.callbacks import TimeBudget
 from aigc_tf.models.classifier import load_mnist_judge
 from aigc_tf.models.gan import GAN, build_dcgan_discriminator, build_dcgan_generator
 
@@ -102,23 +103,6 @@ class ReferenceLoop:
         return steps
 
 
-class TimeBudget(keras.callbacks.Callback):
-    """Stop ``fit`` once ``seconds`` of wall-clock time have passed since training began."""
-
-    def __init__(self, seconds):
-        super().__init__()
-        self.seconds = seconds
-
-    def on_train_begin(self, logs=None):
-        self.start = time.perf_counter()
-        self.steps = 0
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.steps += 1
-        if time.perf_counter() - self.start >= self.seconds:
-            self.model.stop_training = True
-
-
 def our_gan(generator, discriminator, learning_rate, beta_1):
     gan = GAN(generator, discriminator, seed=0)
     gan.compile(keras.optimizers.Adam(learning_rate, beta_1),
@@ -129,7 +113,7 @@ def our_gan(generator, discriminator, learning_rate, beta_1):
 def fit_steps(gan, images, batch_size, steps=None, budget_seconds=None):
     """Train ``gan`` for ``steps`` steps or ``budget_seconds``; returns steps and seconds."""
     dataset = data.make_dataset(images, batch_size, drop_remainder=True, repeat=True)
-    budget = TimeBudget(budget_seconds or float("inf"))
+    budget = TimeBudget(budget_seconds or float("inf"), final_lr_fraction=1.0)
     steps_per_epoch = steps or len(images) // batch_size
     epochs = 1 if steps else 10_000
     start = time.perf_counter()

@@ -6,7 +6,8 @@ import pytest
 import tensorflow as tf
 from scipy import stats
 
-from aigc_tf.models.char_rnn import CharRNN, TimeBudget
+from aigc_tf.callbacks import TimeBudget
+from aigc_tf.models.char_rnn import CharRNN
 from aigc_tf.rnn_lab import (
     adding_problem,
     gradient_norms_over_time,
@@ -179,6 +180,18 @@ def test_time_budget_stops_training():
     )
     assert len(history.history["loss"]) < 1000
     assert float(model.optimizer.learning_rate) == pytest.approx(5e-3, rel=0.05)
+
+
+def test_time_budget_learning_rate_warms_up_then_decays():
+    budget = TimeBudget(100, final_lr_fraction=0.1, warmup_fraction=0.2)
+    factors = [budget.lr_factor(u) for u in (0.0, 0.1, 0.2, 0.6, 1.0)]
+    assert factors == pytest.approx([0.0, 0.5, 1.0, 0.55, 0.1])
+    assert TimeBudget(10).lr_factor(0.5) == pytest.approx(0.55)
+    assert not TimeBudget(10, final_lr_fraction=1).shapes_learning_rate
+    for kwargs in ({"seconds": 0}, {"seconds": 1, "final_lr_fraction": 0},
+                   {"seconds": 1, "warmup_fraction": 1}):
+        with pytest.raises(ValueError, match="must be"):
+            TimeBudget(**kwargs)
 
 
 # ----------------------------------------------------------------------------- rnn_lab

@@ -7,8 +7,6 @@ compiled (XLA) step function, so each new character costs one small compiled cal
 ``model.predict`` that re-reads the whole text.
 """
 
-import time
-
 import keras
 import numpy as np
 import tensorflow as tf
@@ -221,41 +219,3 @@ class CharRNN(CharLanguageModel):
             dropout=self.dropout,
         )
         return config
-
-
-class TimeBudget(keras.callbacks.Callback):
-    """Stop ``fit`` after a wall-clock budget, annealing the learning rate on the way.
-
-    A fixed time (not a fixed number of epochs) is the fair budget on a shared CPU. The
-    learning rate falls linearly from its starting value to ``final_lr_fraction`` of it as
-    the budget is used up, which lowers the final loss of a short run.
-
-    Args:
-        seconds: training time budget (validation time included).
-        final_lr_fraction: learning-rate multiplier reached at the end of the budget; 1.0
-            keeps the learning rate constant.
-
-    Example:
-        >>> model.fit(train, epochs=1000, callbacks=[TimeBudget(300)])  # stops after ~5 min
-    """
-
-    def __init__(self, seconds, final_lr_fraction=0.1):
-        super().__init__()
-        if seconds <= 0:
-            raise ValueError(f"seconds must be > 0, got {seconds!r}")
-        if not 0 < final_lr_fraction <= 1:
-            raise ValueError(f"final_lr_fraction must be in (0, 1], got {final_lr_fraction!r}")
-        self.seconds = seconds
-        self.final_lr_fraction = final_lr_fraction
-
-    def on_train_begin(self, logs=None):
-        self.start = time.perf_counter()
-        self.initial_lr = float(ops.convert_to_numpy(self.model.optimizer.learning_rate))
-
-    def on_train_batch_end(self, batch, logs=None):
-        used = min(1.0, (time.perf_counter() - self.start) / self.seconds)
-        if self.final_lr_fraction < 1:
-            factor = 1.0 - (1.0 - self.final_lr_fraction) * used
-            self.model.optimizer.learning_rate.assign(self.initial_lr * factor)
-        if used >= 1.0:
-            self.model.stop_training = True
