@@ -206,6 +206,7 @@ class TimeBudget(keras.callbacks.Callback):
 
     Attributes:
         steps: training steps run in the last ``fit``.
+        epoch_seconds: wall-clock seconds since the start of ``fit`` at the end of each epoch.
 
     Example:
         >>> budget = TimeBudget(300, final_lr_fraction=0.1)
@@ -224,6 +225,7 @@ class TimeBudget(keras.callbacks.Callback):
         self.final_lr_fraction = final_lr_fraction
         self.warmup_fraction = warmup_fraction
         self.steps = 0
+        self.epoch_seconds = []
 
     @property
     def shapes_learning_rate(self):
@@ -239,6 +241,7 @@ class TimeBudget(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self.start = time.perf_counter()
         self.steps = 0
+        self.epoch_seconds = []
         if self.shapes_learning_rate:
             self.initial_lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
             self._set_lr(0.0)
@@ -254,3 +257,6 @@ class TimeBudget(keras.callbacks.Callback):
             self._set_lr(used)
         if used >= 1.0:
             self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch_seconds.append(time.perf_counter() - self.start)

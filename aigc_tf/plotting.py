@@ -115,7 +115,8 @@ def plot_curves(curves, x=None, xlabel="step", ylabel=None, title=None, logy=Fal
 
     Args:
         curves: dict of name -> sequence of y values.
-        x: optional shared x values (default 0, 1, 2, ...).
+        x: optional x values: one sequence shared by all curves, or a dict name -> sequence
+            for curves sampled at different points (default 0, 1, 2, ...).
         marker: optional matplotlib marker such as ``"o"``.
     """
     if not curves:
@@ -123,7 +124,8 @@ def plot_curves(curves, x=None, xlabel="step", ylabel=None, title=None, logy=Fal
     fig = _new_figure((5, 3.2), layout="constrained")
     ax = fig.subplots()
     for name, values in curves.items():
-        xs = np.arange(len(values)) if x is None else np.asarray(x)
+        xs = x.get(name) if isinstance(x, dict) else x
+        xs = np.arange(len(values)) if xs is None else np.asarray(xs)
         if len(xs) != len(values):
             raise ValueError(f"curve {name!r} has {len(values)} values for {len(xs)} x values")
         ax.plot(xs, values, label=name, marker=marker)

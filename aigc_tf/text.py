@@ -368,10 +368,10 @@ class CharVocab:
 # ----------------------------------------------------------------------------- windows
 
 
-def _windows(ids, seq_len, start_id):
-    count = (len(ids) - 1) // seq_len
-    inputs = ids[: count * seq_len].reshape(count, seq_len).copy()
-    targets = ids[1 : count * seq_len + 1].reshape(count, seq_len)
+def _windows(ids, seq_len, start_id, stride=None):
+    starts = np.arange(0, len(ids) - seq_len, stride or seq_len)
+    windows = ids[starts[:, None] + np.arange(seq_len + 1)]
+    inputs, targets = windows[:, :-1].copy(), windows[:, 1:]
     if start_id is not None:
         inputs[:, 0] = start_id
     return inputs, targets
@@ -386,6 +386,7 @@ def make_char_dataset(
     seed=0,
     start_id=None,
     repeat=False,
+    stride=None,
 ):
     """Cut encoded text into (input, target) windows: ``target[t] == input[t + 1]``.
 
@@ -407,6 +408,10 @@ def make_char_dataset(
             replaced by it, so the model learns how text starts after ``<start>`` from a
             fresh state (what ``generate`` uses for an empty prompt). Targets are unchanged.
         repeat: repeat the training dataset forever (use with ``steps_per_epoch``).
+        stride: characters between the starts of consecutive *training* windows (default
+            ``seq_len``: no overlap). A smaller stride gives overlapping windows, so the model
+            sees each passage from several starting points -- more distinct examples from
+            the same text. Validation windows never overlap.
 
     Returns:
         ``(train_ds, val_ds)`` of int32 ``(batch, seq_len)`` pairs.
@@ -423,7 +428,8 @@ def make_char_dataset(
     ids = np.asarray(ids)
     if ids.ndim != 1 or not np.issubdtype(ids.dtype, np.integer):
         raise ValueError(f"ids must be a 1-D integer array, got {ids.dtype} {ids.shape}")
-    for name, value in (("seq_len", seq_len), ("batch_size", batch_size)):
+    stride = seq_len if stride is None else stride
+    for name, value in (("seq_len", seq_len), ("batch_size", batch_size), ("stride", stride)):
         if not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     if not 0 <= validation_split < 1:
@@ -434,7 +440,7 @@ def make_char_dataset(
         )
     ids = ids.astype("int32")
     cut = int(round(len(ids) * (1 - validation_split)))
-    train_x, train_y = _windows(ids[:cut], seq_len, start_id)
+    train_x, train_y = _windows(ids[:cut], seq_len, start_id, stride)
     if len(train_x) < batch_size:
         raise ValueError(
             f"the training text ({cut} characters) gives {len(train_x)} windows of "

@@ -11,7 +11,7 @@ stride 2, Dense(16) ReLU, linear heads; a dense + transposed-conv decoder with a
 loss = batch mean of (BCE summed over pixels on probabilities) + KL; Adam(1e-3); batch 128.
 
 Ours (``aigc_tf.models.vae``): the same conv trunk with a 256-unit dense layer in encoder and
-decoder instead of the 16-unit bottleneck, logits-based BCE, batch 32 (more optimiser steps
+decoder instead of the 16-unit bottleneck, logits-based BCE, batch 16 (more optimiser steps
 per epoch) and Adam with a cosine learning-rate decay. The objective is the plain negative
 ELBO (beta = 1 throughout, no KL warm-up). Differences are listed in the printed table.
 
@@ -126,8 +126,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latent-dims", type=int, nargs="+", default=[16, 2])
     parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--batch-size", type=int, default=32, help="ours (reference: 128)")
-    parser.add_argument("--learning-rate", type=float, default=2e-3, help="ours, peak")
+    parser.add_argument("--batch-size", type=int, default=16, help="ours (reference: 128)")
+    parser.add_argument("--learning-rate", type=float, default=1e-3, help="ours, peak")
     parser.add_argument("--k", type=int, default=50, help="importance samples per image")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()

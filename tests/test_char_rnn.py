@@ -171,14 +171,14 @@ def test_keras_round_trip_generates_identical_text(tmp_path):
     )
 
 
-def test_time_budget_stops_training():
-    train, _ = make_char_dataset(VOCAB.encode(TEXT), 20, 8, validation_split=0, repeat=True)
+def test_fit_within_budget_stops_on_time_and_anneals():
+    train, val = make_char_dataset(VOCAB.encode(TEXT), 20, 8, repeat=True)
     model = CharRNN(VOCAB, cell="gru", units=8)
     model.compile(optimizer=keras.optimizers.Adam(1e-2))
-    history = model.fit(
-        train, epochs=1000, steps_per_epoch=5, callbacks=[TimeBudget(0.5, 0.5)], verbose=0
-    )
-    assert len(history.history["loss"]) < 1000
+    run = model.fit_within_budget(train, val, seconds=0.5, eval_every=5, final_lr_fraction=0.5)
+    assert 1 <= run["steps"] < 5000 and run["seconds"] < 60
+    assert len(run["loss"]) == len(run["val_loss"]) == -(-run["steps"] // 5)
+    assert len(run["elapsed"]) == len(run["loss"]) and run["elapsed"] == sorted(run["elapsed"])
     assert float(model.optimizer.learning_rate) == pytest.approx(5e-3, rel=0.05)
 
 

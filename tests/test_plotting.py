@@ -76,3 +76,10 @@ def test_plot_curves_uses_shared_x():
     np.testing.assert_array_equal(fig.axes[0].lines[0].get_xdata(), [1, 2, 3])
     with pytest.raises(ValueError, match="3 values for 2 x values"):
         plotting.plot_curves({"a": [1, 4, 9]}, x=[1, 2])
+
+
+def test_plot_curves_accepts_one_x_per_curve():
+    fig = plotting.plot_curves({"a": [1, 4], "b": [2, 3, 5]}, x={"a": [10, 20], "b": [5, 6, 7]})
+    lines = fig.axes[0].lines
+    np.testing.assert_array_equal(lines[0].get_xdata(), [10, 20])
+    np.testing.assert_array_equal(lines[1].get_xdata(), [5, 6, 7])

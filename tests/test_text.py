@@ -139,6 +139,18 @@ def test_windows_have_fixed_shapes_and_targets_shifted_by_one():
     np.testing.assert_array_equal(val_x[0], ids[900:910])
 
 
+def test_stride_overlaps_training_windows_only():
+    ids = np.arange(1000, dtype="int32") % 50 + 3
+    train, val = make_char_dataset(ids, seq_len=10, batch_size=8, shuffle=False, stride=5)
+    x, y = next(iter(train))
+    np.testing.assert_array_equal(x.numpy()[1], ids[5:15])
+    np.testing.assert_array_equal(y.numpy()[1], ids[6:16])
+    # 900 training chars, windows start at 0, 5, ..., 885 -> 178 windows -> 22 full batches.
+    assert int(train.cardinality()) == 22
+    val_x = np.concatenate([vx.numpy() for vx, _ in val])
+    np.testing.assert_array_equal(val_x[1], ids[910:920])
+
+
 def test_start_id_replaces_first_input_only():
     ids = np.arange(3, 203, dtype="int32")
     train, _ = make_char_dataset(ids, seq_len=10, batch_size=4, shuffle=False, start_id=1)
@@ -159,3 +171,5 @@ def test_windowing_errors():
         make_char_dataset(ids, seq_len=5, batch_size=1, validation_split=1.0)
     with pytest.raises(ValueError, match="1-D integer array"):
         make_char_dataset(np.zeros(100), seq_len=5, batch_size=1)
+    with pytest.raises(ValueError, match="stride must be a positive integer"):
+        make_char_dataset(ids, seq_len=5, batch_size=1, stride=0)

@@ -5,10 +5,13 @@ default loss, and the argument checks, seeding and decoding around ``generate``.
 :class:`CharLanguageModel` and only differ in how one compiled step advances the text.
 """
 
+import time
+
 import keras
 import numpy as np
 from keras import ops
 
+from aigc_tf.callbacks import TimeBudget
 from aigc_tf.sampling import check_sampling_args
 from aigc_tf.text import CharVocab
 
@@ -60,6 +63,39 @@ class CharLanguageModel(keras.Model):
         self.compile(**keras.saving.deserialize_keras_object(config))
         if self.built:
             self.optimizer.build(self.trainable_variables)
+
+    def fit_within_budget(self, train, validation, seconds, eval_every=200,
+                          final_lr_fraction=0.05, warmup_fraction=0.0):
+        """Train on the clock: ``seconds`` of wall-clock time, validating every ``eval_every``.
+
+        Runs ``fit`` with a :class:`aigc_tf.callbacks.TimeBudget` (learning-rate warm-up, then
+        linear decay to ``final_lr_fraction`` of the compiled learning rate).
+
+        Args:
+            train: an endless dataset of ``(ids, next_ids)`` windows (``repeat=True``).
+            validation: a finite validation dataset.
+            seconds: the training budget, validation included.
+            eval_every: training steps between validation passes (points on the curves).
+            final_lr_fraction: learning-rate multiplier at the end of the budget.
+            warmup_fraction: share of the budget spent warming the learning rate up.
+
+        Returns:
+            A dict with the per-evaluation ``loss`` and ``val_loss`` lists (nats/char), the
+            ``elapsed`` seconds at each evaluation, the ``steps`` run and the ``seconds`` taken.
+
+        Example:
+            >>> model.compile(optimizer=keras.optimizers.Adam(1e-2, clipnorm=1.0))
+            >>> run = model.fit_within_budget(train, val, seconds=300)
+            >>> run["val_loss"][-1]  # nats per character
+        """
+        budget = TimeBudget(seconds, final_lr_fraction, warmup_fraction)
+        start = time.perf_counter()
+        history = self.fit(train, validation_data=validation, epochs=10_000_000,
+                           steps_per_epoch=eval_every, callbacks=[budget], shuffle=False,
+                           verbose=0)
+        return {"loss": history.history["loss"], "val_loss": history.history["val_loss"],
+                "elapsed": budget.epoch_seconds, "steps": budget.steps,
+                "seconds": time.perf_counter() - start}
 
     def _never_sample(self, *ids):
         """Logit offsets (-inf at ``ids``) that keep generation away from special ids."""
