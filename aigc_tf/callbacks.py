@@ -207,6 +207,8 @@ class TimeBudget(keras.callbacks.Callback):
     Attributes:
         steps: training steps run in the last ``fit``.
         epoch_seconds: wall-clock seconds since the start of ``fit`` at the end of each epoch.
+        epoch_steps: training steps run by the end of each epoch (the last epoch may be cut
+            short by the budget).
 
     Example:
         >>> budget = TimeBudget(300, final_lr_fraction=0.1)
@@ -226,6 +228,7 @@ class TimeBudget(keras.callbacks.Callback):
         self.warmup_fraction = warmup_fraction
         self.steps = 0
         self.epoch_seconds = []
+        self.epoch_steps = []
 
     @property
     def shapes_learning_rate(self):
@@ -242,6 +245,7 @@ class TimeBudget(keras.callbacks.Callback):
         self.start = time.perf_counter()
         self.steps = 0
         self.epoch_seconds = []
+        self.epoch_steps = []
         if self.shapes_learning_rate:
             self.initial_lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
             self._set_lr(0.0)
@@ -260,3 +264,4 @@ class TimeBudget(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.epoch_seconds.append(time.perf_counter() - self.start)
+        self.epoch_steps.append(self.steps)

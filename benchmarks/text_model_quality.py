@@ -24,8 +24,8 @@ from aigc_tf.text import CharVocab, load_corpus, make_char_dataset
 DEFAULTS = {
     "rnn": dict(units=256, layers=1, embedding_dim=64, seq_len=100, batch_size=64, lr=1e-2,
                 warmup=0.0, dropout=0.2, stride=50),
-    "gpt": dict(units=128, layers=2, embedding_dim=None, seq_len=64, batch_size=32, lr=3e-3,
-                warmup=0.05, dropout=0.1, stride=32),
+    "gpt": dict(units=128, layers=2, embedding_dim=None, seq_len=64, batch_size=32, lr=4e-3,
+                warmup=0.05, dropout=0.0, stride=32),
 }
 
 

@@ -179,6 +179,8 @@ def test_fit_within_budget_stops_on_time_and_anneals():
     assert 1 <= run["steps"] < 5000 and run["seconds"] < 60
     assert len(run["loss"]) == len(run["val_loss"]) == -(-run["steps"] // 5)
     assert len(run["elapsed"]) == len(run["loss"]) and run["elapsed"] == sorted(run["elapsed"])
+    assert run["eval_steps"][-1] == run["steps"]
+    assert run["eval_steps"][:-1] == [5 * (i + 1) for i in range(len(run["loss"]) - 1)]
     assert float(model.optimizer.learning_rate) == pytest.approx(5e-3, rel=0.05)
 
 

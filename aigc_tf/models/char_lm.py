@@ -81,7 +81,8 @@ class CharLanguageModel(keras.Model):
 
         Returns:
             A dict with the per-evaluation ``loss`` and ``val_loss`` lists (nats/char), the
-            ``elapsed`` seconds at each evaluation, the ``steps`` run and the ``seconds`` taken.
+            ``elapsed`` seconds and ``eval_steps`` (training steps so far) at each evaluation,
+            the total ``steps`` run and the ``seconds`` taken.
 
         Example:
             >>> model.compile(optimizer=keras.optimizers.Adam(1e-2, clipnorm=1.0))
@@ -94,7 +95,8 @@ class CharLanguageModel(keras.Model):
                            steps_per_epoch=eval_every, callbacks=[budget], shuffle=False,
                            verbose=0)
         return {"loss": history.history["loss"], "val_loss": history.history["val_loss"],
-                "elapsed": budget.epoch_seconds, "steps": budget.steps,
+                "elapsed": budget.epoch_seconds, "eval_steps": budget.epoch_steps,
+                "steps": budget.steps,
                 "seconds": time.perf_counter() - start}
 
     def _never_sample(self, *ids):
