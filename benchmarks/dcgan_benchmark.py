@@ -16,6 +16,7 @@ Usage:
 
 import argparse
 import time
+from functools import partial
 
 import keras
 import numpy as np
@@ -103,10 +104,10 @@ class ReferenceLoop:
         return steps
 
 
-def our_gan(generator, discriminator, learning_rate, beta_1):
+def our_gan(generator, discriminator, learning_rate, beta_1, jit_compile=True):
     gan = GAN(generator, discriminator, seed=0)
     gan.compile(keras.optimizers.Adam(learning_rate, beta_1),
-                keras.optimizers.Adam(learning_rate, beta_1), jit_compile=True)
+                keras.optimizers.Adam(learning_rate, beta_1), jit_compile=jit_compile)
     return gan
 
 
@@ -122,20 +123,29 @@ def fit_steps(gan, images, batch_size, steps=None, budget_seconds=None):
     return budget.steps, time.perf_counter() - start
 
 
-def throughput(images, steps):
-    """Images/s of both implementations on the tutorial architecture, after a warm-up."""
+def throughput(images, steps, rounds=3):
+    """Median images/s on the tutorial architecture: the reference loop and our GAN with and
+    without XLA.
+
+    After a warm-up (tracing, XLA compilation) the three take turns, ``rounds`` times
+    ``steps`` steps each, so a change in machine load hits all alike.
+    """
     config.set_seed(0)
     reference = ReferenceLoop(tutorial_generator(), tutorial_discriminator())
     reference.train(images, max_steps=2)  # tracing
-    start = time.perf_counter()
-    reference.train(images, max_steps=steps)
-    reference_rate = steps * TUTORIAL_BATCH / (time.perf_counter() - start)
-
-    config.set_seed(0)
-    gan = our_gan(tutorial_generator(), tutorial_discriminator(), 1e-4, 0.9)
-    fit_steps(gan, images, TUTORIAL_BATCH, steps=2)  # XLA compilation
-    _, seconds = fit_steps(gan, images, TUTORIAL_BATCH, steps=steps)
-    return reference_rate, steps * TUTORIAL_BATCH / seconds
+    runners = {"reference": lambda: reference.train(images, max_steps=steps)}
+    for jit in (True, False):
+        config.set_seed(0)
+        gan = our_gan(tutorial_generator(), tutorial_discriminator(), 1e-4, 0.9, jit_compile=jit)
+        fit_steps(gan, images, TUTORIAL_BATCH, steps=2)  # tracing / XLA compilation
+        runners[f"ours_xla={jit}"] = partial(fit_steps, gan, images, TUTORIAL_BATCH, steps=steps)
+    rates = {name: [] for name in runners}
+    for _ in range(rounds):
+        for name, run in runners.items():
+            start = time.perf_counter()
+            run()
+            rates[name].append(steps * TUTORIAL_BATCH / (time.perf_counter() - start))
+    return {name: float(np.median(values)) for name, values in rates.items()}
 
 
 def quality(generator, judge, latent_dim, samples):
@@ -148,8 +158,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget-seconds", type=float, default=300,
                         help="training time per recipe in the quality comparison")
-    parser.add_argument("--throughput-steps", type=int, default=8,
-                        help="timed steps per implementation (batch 256)")
+    parser.add_argument("--throughput-steps", type=int, default=20,
+                        help="timed steps per implementation and round (batch 256)")
+    parser.add_argument("--throughput-rounds", type=int, default=3,
+                        help="alternating timed rounds per implementation (median reported)")
     parser.add_argument("--samples", type=int, default=1000, help="samples scored per recipe")
     parser.add_argument("--skip-throughput", action="store_true")
     args = parser.parse_args(argv)
@@ -159,12 +171,15 @@ def main(argv=None):
     judge = load_mnist_judge()
     rows = []
     if not args.skip_throughput:
-        reference_rate, our_rate = throughput(images, args.throughput_steps)
-        print(f"\nThroughput, tutorial architecture, batch {TUTORIAL_BATCH} "
-              f"({args.throughput_steps} steps after warm-up):")
-        print(f"  reference tf.function loop : {reference_rate:8.1f} images/s")
-        print(f"  aigc_tf GAN (XLA)          : {our_rate:8.1f} images/s")
-        print(f"  ratio ours / reference     : {our_rate / reference_rate:8.2f}x", flush=True)
+        rates = throughput(images, args.throughput_steps, args.throughput_rounds)
+        print(f"\nThroughput, tutorial architecture, batch {TUTORIAL_BATCH} (median of "
+              f"{args.throughput_rounds} alternating rounds of {args.throughput_steps} steps):")
+        print(f"  reference tf.function loop : {rates['reference']:8.1f} images/s")
+        for jit in (True, False):
+            rate = rates[f"ours_xla={jit}"]
+            label = "aigc_tf GAN, XLA" if jit else "aigc_tf GAN, no XLA"
+            print(f"  {label:27s}: {rate:8.1f} images/s  ({rate / rates['reference']:.2f}x)")
+        print(flush=True)
 
     config.set_seed(0)
     reference = ReferenceLoop(tutorial_generator(), tutorial_discriminator())

@@ -67,6 +67,40 @@ def test_train_step_updates_both_networks(loss):
     assert ("gp" in logs) == (loss == "wgan_gp")
 
 
+class _CountingGenerator(keras.Model):
+    """An MLP generator that counts its forward passes (for eager train steps)."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = build_mlp_generator()
+        self.calls = 0
+
+    @property
+    def input_shape(self):
+        return self.net.input_shape
+
+    @property
+    def output_shape(self):
+        return self.net.output_shape
+
+    def call(self, noise, training=False):
+        self.calls += 1
+        return self.net(noise, training=training)
+
+
+@pytest.mark.parametrize("d_steps", [1, 3])
+def test_train_step_runs_generator_once_per_discriminator_update(d_steps):
+    generator = _CountingGenerator()
+    generator(np.zeros((1, 8), "float32"))
+    gan = GAN(generator, build_mlp_discriminator(), d_steps=d_steps, seed=0)
+    gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3), run_eagerly=True,
+                jit_compile=False)
+    generator.calls = 0
+    gan.train_step(data.make_ring(32)[0])
+    # The last discriminator update and the generator update share one set of fakes.
+    assert generator.calls == d_steps
+
+
 def test_conditional_train_step_and_generate():
     cgan = _tiny_dcgan(num_classes=10, cls=ConditionalGAN)
     g_before, d_before = _weights(cgan.generator), _weights(cgan.discriminator)

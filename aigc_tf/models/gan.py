@@ -115,7 +115,9 @@ class GAN(keras.Model):
     """A generator and a discriminator trained against each other by ``fit``.
 
     Each ``train_step`` makes ``d_steps`` discriminator updates (on the same real batch, with
-    fresh noise each time) followed by one generator update. The discriminator returns logits.
+    fresh noise each time) followed by one generator update, which scores the last
+    discriminator update's fakes with the updated discriminator: one generator forward pass per
+    discriminator update. The discriminator returns logits.
 
     Args:
         generator: model mapping noise ``(batch, latent_dim)`` to samples.
@@ -259,10 +261,13 @@ class GAN(keras.Model):
     def _noise(self, batch_size):
         return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
 
-    def _discriminator_step(self, real, condition):
-        batch_size = ops.shape(real)[0]
-        fake = self.generator(self._generator_inputs(self._noise(batch_size), condition),
-                              training=True)
+    def _generate(self, batch_size, condition):
+        noise = self._noise(batch_size)
+        return self.generator(self._generator_inputs(noise, condition), training=True)
+
+    def _discriminator_step(self, real, fake, condition):
+        """One discriminator update on a real and a generated batch (``fake`` is held fixed)."""
+        fake = ops.stop_gradient(fake)
         with tf.GradientTape() as tape:
             real_logits = self.discriminator(self._discriminator_inputs(real, condition),
                                              training=True)
@@ -271,7 +276,7 @@ class GAN(keras.Model):
             d_loss = discriminator_loss(real_logits, fake_logits, self.loss_name)
             penalty = ops.zeros(())
             if self.loss_name == "wgan_gp":
-                mix = keras.random.uniform((batch_size,), seed=self.seed_generator)
+                mix = keras.random.uniform((ops.shape(real)[0],), seed=self.seed_generator)
                 penalty = gradient_penalty(self.discriminator, real, fake, mix, condition)
                 d_loss = d_loss + self.gp_weight * penalty
         variables = self.discriminator.trainable_variables
@@ -279,25 +284,26 @@ class GAN(keras.Model):
         self.d_optimizer.apply_gradients(zip(grads, variables, strict=True))
         return d_loss, penalty
 
-    def _generator_step(self, real, condition):
+    def train_step(self, batch):
+        real, condition = self._unpack(batch)
         batch_size = ops.shape(real)[0]
-        noise = self._noise(batch_size)
-        with tf.GradientTape() as tape:
-            fake = self.generator(self._generator_inputs(noise, condition), training=True)
+        for _ in range(self.d_steps - 1):
+            d_loss, penalty = self._discriminator_step(
+                real, self._generate(batch_size, condition), condition)
+        # The last discriminator update and the generator update share one generator forward
+        # pass (as in PyTorch's DCGAN example): the discriminator learns on the fakes with the
+        # generator tape paused, then the *updated* discriminator scores the same fakes for the
+        # generator's loss. Only the generator's weights move in that second update.
+        with tf.GradientTape() as g_tape:
+            fake = self._generate(batch_size, condition)
+            with g_tape.stop_recording():
+                d_loss, penalty = self._discriminator_step(real, fake, condition)
             fake_logits = self.discriminator(self._discriminator_inputs(fake, condition),
                                              training=True)
             g_loss = generator_loss(fake_logits, self.loss_name)
-        # Only the generator's weights move here: the discriminator is a fixed judge.
         variables = self.generator.trainable_variables
-        grads = tape.gradient(g_loss, variables)
+        grads = g_tape.gradient(g_loss, variables)
         self.g_optimizer.apply_gradients(zip(grads, variables, strict=True))
-        return g_loss
-
-    def train_step(self, batch):
-        real, condition = self._unpack(batch)
-        for _ in range(self.d_steps):
-            d_loss, penalty = self._discriminator_step(real, condition)
-        g_loss = self._generator_step(real, condition)
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
         self.gp_tracker.update_state(penalty)
