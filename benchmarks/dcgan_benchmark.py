@@ -4,8 +4,10 @@ Two measurements in one run, on the same data (whatever ``load_mnist`` gives: th
 4,000-image subset on a machine without the Keras dataset file):
 
 1. Throughput on the SAME architecture (the tutorial's networks, batch 256, Adam 1e-4):
-   the reference ``tf.function`` + ``GradientTape`` step vs ``aigc_tf.models.gan.GAN``
-   (XLA, fixed batch shapes).
+   the reference ``tf.function`` + ``GradientTape`` step vs ``aigc_tf.models.gan.GAN`` with
+   and without XLA (fixed batch shapes), timed in alternating rounds. The reference updates
+   both networks from one forward pass; ours alternates (the generator is scored by the
+   already-updated discriminator), which costs one extra discriminator forward pass per step.
 2. Quality after the same wall-clock budget: the tutorial recipe vs our CPU-sized DCGAN
    (small networks, batch 64, Adam 2e-4 with beta1 0.5, XLA). 1,000 samples each are scored
    by the library's MNIST judge (share classified with confidence >= 0.9, digits present).
