@@ -263,7 +263,7 @@ class GAN(keras.Model):
     def _noise(self, batch_size):
         return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
 
-    def _generate(self, batch_size, condition):
+    def _fake_batch(self, batch_size, condition):
         noise = self._noise(batch_size)
         return self.generator(self._generator_inputs(noise, condition), training=True)
 
@@ -291,13 +291,13 @@ class GAN(keras.Model):
         batch_size = ops.shape(real)[0]
         for _ in range(self.d_steps - 1):
             d_loss, penalty = self._discriminator_step(
-                real, self._generate(batch_size, condition), condition)
+                real, self._fake_batch(batch_size, condition), condition)
         # The last discriminator update and the generator update share one generator forward
         # pass (as in PyTorch's DCGAN example): the discriminator learns on the fakes with the
         # generator tape paused, then the *updated* discriminator scores the same fakes for the
         # generator's loss. Only the generator's weights move in that second update.
         with tf.GradientTape() as g_tape:
-            fake = self._generate(batch_size, condition)
+            fake = self._fake_batch(batch_size, condition)
             with g_tape.stop_recording():
                 d_loss, penalty = self._discriminator_step(real, fake, condition)
             fake_logits = self.discriminator(self._discriminator_inputs(fake, condition),
