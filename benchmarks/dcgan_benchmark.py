@@ -31,6 +31,7 @@ from aigc_tf.models.gan import GAN, build_dcgan_discriminator, build_dcgan_gener
 
 TUTORIAL_LATENT = 100
 TUTORIAL_BATCH = 256
+REFERENCE_LABEL = "reference tf.function loop"
 
 
 def tutorial_generator():
@@ -126,8 +127,8 @@ def fit_steps(gan, images, batch_size, steps=None, budget_seconds=None):
 
 
 def throughput(images, steps, rounds=3):
-    """Median images/s on the tutorial architecture: the reference loop and our GAN with and
-    without XLA.
+    """Median images/s on the tutorial architecture, by label: the reference loop and our GAN
+    with and without XLA.
 
     After a warm-up (tracing, XLA compilation) the three take turns, ``rounds`` times
     ``steps`` steps each, so a change in machine load hits all alike.
@@ -135,12 +136,12 @@ def throughput(images, steps, rounds=3):
     config.set_seed(0)
     reference = ReferenceLoop(tutorial_generator(), tutorial_discriminator())
     reference.train(images, max_steps=2)  # tracing
-    runners = {"reference": lambda: reference.train(images, max_steps=steps)}
-    for jit in (True, False):
+    runners = {REFERENCE_LABEL: lambda: reference.train(images, max_steps=steps)}
+    for jit, label in ((True, "aigc_tf GAN, XLA"), (False, "aigc_tf GAN, no XLA")):
         config.set_seed(0)
         gan = our_gan(tutorial_generator(), tutorial_discriminator(), 1e-4, 0.9, jit_compile=jit)
         fit_steps(gan, images, TUTORIAL_BATCH, steps=2)  # tracing / XLA compilation
-        runners[f"ours_xla={jit}"] = partial(fit_steps, gan, images, TUTORIAL_BATCH, steps=steps)
+        runners[label] = partial(fit_steps, gan, images, TUTORIAL_BATCH, steps=steps)
     rates = {name: [] for name in runners}
     for _ in range(rounds):
         for name, run in runners.items():
@@ -176,11 +177,9 @@ def main(argv=None):
         rates = throughput(images, args.throughput_steps, args.throughput_rounds)
         print(f"\nThroughput, tutorial architecture, batch {TUTORIAL_BATCH} (median of "
               f"{args.throughput_rounds} alternating rounds of {args.throughput_steps} steps):")
-        print(f"  reference tf.function loop : {rates['reference']:8.1f} images/s")
-        for jit in (True, False):
-            rate = rates[f"ours_xla={jit}"]
-            label = "aigc_tf GAN, XLA" if jit else "aigc_tf GAN, no XLA"
-            print(f"  {label:27s}: {rate:8.1f} images/s  ({rate / rates['reference']:.2f}x)")
+        for label, rate in rates.items():
+            print(f"  {label:27s}: {rate:8.1f} images/s  "
+                  f"({rate / rates[REFERENCE_LABEL]:.2f}x)")
         print(flush=True)
 
     config.set_seed(0)
