@@ -11,6 +11,8 @@ Each EM iteration never decreases the log-likelihood.
 import numpy as np
 from tqdm import tqdm
 
+from aigc_tf import clustering
+
 
 class GaussianMixture:
     """Gaussian mixture with full covariances, fitted by EM.
@@ -43,34 +45,12 @@ class GaussianMixture:
         return x
 
     def _initialise(self, x):
-        """Greedy k-means++ seeding, then k-means.
-
-        Each new mean is the best of a few data points drawn with probability proportional to
-        their squared distance from the means chosen so far; a few k-means iterations then
-        settle them, so EM rarely starts with two modes in one component.
-        """
-        rng = np.random.default_rng(self.seed)
-        trials = 2 + int(np.log(self.n_components))
-        means = [x[rng.integers(len(x))]]
-        squared = np.sum((x - means[0]) ** 2, axis=1)
-        for _ in range(1, self.n_components):
-            candidates = rng.choice(len(x), size=trials, p=squared / squared.sum())
-            options = [np.minimum(squared, np.sum((x - x[c]) ** 2, axis=1)) for c in candidates]
-            best = int(np.argmin([option.sum() for option in options]))
-            means.append(x[candidates[best]])
-            squared = options[best]
-        self.means_ = self._kmeans(x, np.array(means))
+        """k-means (k-means++ seeding, then Lloyd iterations) for the means, so EM rarely
+        starts with two modes in one component; shared covariances and equal weights."""
+        seeds = clustering.kmeans_plus_plus(x, self.n_components, np.random.default_rng(self.seed))
+        self.means_ = clustering.lloyd(x, seeds)
         self.covariances_ = np.repeat(np.cov(x.T, bias=True)[None], self.n_components, axis=0)
         self.weights_ = np.full(self.n_components, 1.0 / self.n_components)
-
-    @staticmethod
-    def _kmeans(x, means, iterations=20):
-        """A few Lloyd iterations (assign to the nearest mean, move means to their points)."""
-        for _ in range(iterations):
-            nearest = np.argmin(((x[:, None] - means[None]) ** 2).sum(axis=2), axis=1)
-            means = np.array([x[nearest == k].mean(axis=0) if np.any(nearest == k) else means[k]
-                              for k in range(len(means))])
-        return means
 
     def _component_log_densities(self, x):
         """``log pi_k + log N(x_n | mu_k, Sigma_k)``, shape (N, K)."""
