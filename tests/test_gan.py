@@ -16,6 +16,7 @@ from aigc_tf.models.gan import (
     gradient_penalty,
     mode_coverage,
 )
+from aigc_tf.models.self_conditioned_gan import SelfConditionedGAN
 
 RNG = np.random.default_rng(0)
 
@@ -154,6 +155,54 @@ def test_save_load_round_trip(tmp_path, conditional):
     assert type(loaded) is cls and loaded.loss_name == "wgan_gp"
     np.testing.assert_allclose(loaded.generate(*args), gan.generate(*args), atol=1e-6)
     assert loaded.d_optimizer.get_config()["beta_1"] == 0.5
+
+
+def _two_kinds_of_images(n=16):
+    """Half dark images, half bright ones: two clusters that k-means cannot miss."""
+    images = _images(n) * 0.1
+    images[: n // 2] -= 0.8
+    images[n // 2:] += 0.8
+    return images
+
+
+def test_self_conditioned_gan_clusters_trains_and_samples_by_share():
+    gan = _tiny_dcgan(num_classes=2, cls=SelfConditionedGAN, num_clusters=2)
+    images, clusters = gan.cluster(_two_kinds_of_images())
+    assert len(np.unique(clusters[:8])) == 1 and len(np.unique(clusters[8:])) == 1
+    assert clusters[0] != clusters[-1]
+    np.testing.assert_allclose(np.array(gan.cluster_shares), [0.5, 0.5])
+    g_before, d_before = _weights(gan.generator), _weights(gan.discriminator)
+    logs = gan.fit(data.make_dataset((images, clusters), 8), epochs=1, verbose=0).history
+    assert _changed(g_before, gan.generator) and _changed(d_before, gan.discriminator)
+    assert np.isfinite(logs["g_loss"][-1])
+    # With every share on cluster 1, sampling is generating for cluster 1.
+    gan.cluster_shares.assign([0.0, 1.0])
+    rng = np.random.default_rng(5)
+    rng.choice(2, size=4, p=[0.0, 1.0])
+    noise = rng.standard_normal((4, 8)).astype("float32")
+    np.testing.assert_allclose(gan.sample(4, seed=5), gan.generate(noise, np.ones(4, "int32")),
+                               atol=1e-6)
+
+
+def test_self_conditioned_gan_round_trip_keeps_cluster_shares(tmp_path):
+    gan = _tiny_dcgan(num_classes=2, cls=SelfConditionedGAN, num_clusters=2)
+    gan.cluster_shares.assign([0.25, 0.75])
+    gan.save(tmp_path / "gan.keras")
+    loaded = keras.models.load_model(tmp_path / "gan.keras")
+    assert type(loaded) is SelfConditionedGAN and loaded.num_clusters == 2
+    np.testing.assert_allclose(np.array(loaded.cluster_shares), [0.25, 0.75])
+    np.testing.assert_allclose(loaded.sample(5, seed=1), gan.sample(5, seed=1), atol=1e-6)
+
+
+def test_self_conditioned_gan_rejects_mismatched_clusters():
+    generator = build_dcgan_generator(latent_dim=8, filters=8, num_classes=10)
+    with pytest.raises(ValueError, match=r"generator embeds \[10\] classes.*num_classes=3"):
+        SelfConditionedGAN(generator, build_dcgan_discriminator(num_classes=3), num_clusters=3)
+    with pytest.raises(ValueError, match="num_clusters must be an integer"):
+        SelfConditionedGAN(generator, build_dcgan_discriminator(num_classes=10), num_clusters=0)
+    gan = _tiny_dcgan(num_classes=20, cls=SelfConditionedGAN, num_clusters=20)
+    with pytest.raises(ValueError, match="between 1 and the number of points"):
+        gan.cluster(_images(8))
 
 
 def test_bad_inputs_raise_clear_errors():
