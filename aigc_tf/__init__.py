@@ -2,7 +2,7 @@
 
 Modules: ``config`` (fast mode, seeds, data directory), ``data`` (MNIST, toy data,
 tf.data pipelines), ``plotting`` (figures), ``basics`` (a two-layer net by hand),
-``models`` (GMM, bigram, MNIST judge and the generative models).
+``clustering`` (k-means), ``models`` (GMM, bigram, MNIST judge and the generative models).
 """
 
 __version__ = "0.1.0"
