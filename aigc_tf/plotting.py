@@ -73,7 +73,7 @@ def image_grid(images, ncols=10, value_range=(0, 1), titles=None, row_labels=Non
             ax.set_title(str(titles[index]), fontsize=8)
     if row_labels is not None:
         for row, label in enumerate(row_labels[:nrows]):
-            axes[row * ncols].set_ylabel(str(label), rotation=0, labelpad=12, va="center")
+            axes[row * ncols].set_ylabel(str(label), rotation=0, ha="right", va="center")
     if suptitle:
         fig.suptitle(suptitle)
     return fig
