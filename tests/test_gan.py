@@ -57,10 +57,12 @@ def test_builder_shapes():
     assert build_mlp_discriminator(data_dim=2).output_shape == (None, 1)
 
 
+@pytest.mark.parametrize("update", ["alternating", "simultaneous"])
 @pytest.mark.parametrize("loss", ["minimax", "non_saturating", "wgan_gp"])
-def test_train_step_updates_both_networks(loss):
+def test_train_step_updates_both_networks(loss, update):
     points, _ = data.make_ring(64)
-    gan = _compiled(GAN(build_mlp_generator(), build_mlp_discriminator(), loss=loss, d_steps=2))
+    gan = _compiled(GAN(build_mlp_generator(), build_mlp_discriminator(), loss=loss, d_steps=2,
+                        update=update))
     g_before, d_before = _weights(gan.generator), _weights(gan.discriminator)
     logs = gan.fit(points, batch_size=32, epochs=1, verbose=0).history
     assert _changed(g_before, gan.generator) and _changed(d_before, gan.discriminator)
@@ -100,6 +102,56 @@ def test_train_step_runs_generator_once_per_discriminator_update(d_steps):
     gan.train_step(data.make_ring(32)[0])
     # The last discriminator update and the generator update share one set of fakes.
     assert generator.calls == d_steps
+
+
+class _CountingDiscriminator(keras.Model):
+    """An MLP discriminator that counts its forward passes (for eager train steps)."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = build_mlp_discriminator()
+        self.calls = 0
+
+    @property
+    def input_shape(self):
+        return self.net.input_shape
+
+    def call(self, points, training=False):
+        self.calls += 1
+        return self.net(points, training=training)
+
+
+@pytest.mark.parametrize(("update", "forward_passes"), [("alternating", 3), ("simultaneous", 2)])
+def test_discriminator_forward_passes_per_step(update, forward_passes):
+    discriminator = _CountingDiscriminator()
+    discriminator(np.zeros((1, 2), "float32"))
+    gan = GAN(build_mlp_generator(), discriminator, update=update, seed=0)
+    gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3), jit_compile=False)
+    discriminator.calls = 0
+    gan.train_step(data.make_ring(32)[0])
+    assert discriminator.calls == forward_passes
+
+
+def _generator_after_one_step(update, d_learning_rate):
+    """Generator weights after one step from fixed initial weights, noise and batch."""
+    keras.utils.set_random_seed(3)
+    gan = GAN(build_mlp_generator(), build_mlp_discriminator(), update=update, seed=7)
+    gan.compile(keras.optimizers.SGD(d_learning_rate), keras.optimizers.SGD(0.1),
+                jit_compile=False)
+    gan.train_step(data.make_ring(32, seed=0)[0])
+    return _weights(gan.generator)
+
+
+def test_simultaneous_generator_step_ignores_the_discriminator_update():
+    def gap(update):
+        frozen = _generator_after_one_step(update, d_learning_rate=0.0)
+        moved = _generator_after_one_step(update, d_learning_rate=1.0)
+        return max(np.abs(a - b).max() for a, b in zip(frozen, moved, strict=True))
+
+    # Simultaneous: the generator's gradient is taken at the discriminator before its update.
+    assert gap("simultaneous") < 1e-6
+    # Alternating: the generator is scored by the updated discriminator.
+    assert gap("alternating") > 1e-4
 
 
 def test_conditional_train_step_and_generate():
@@ -146,13 +198,15 @@ def test_gradient_penalty_finite_at_identical_inputs():
 @pytest.mark.parametrize("conditional", [False, True])
 def test_save_load_round_trip(tmp_path, conditional):
     cls = ConditionalGAN if conditional else GAN
-    gan = _tiny_dcgan(num_classes=10 if conditional else None, cls=cls, loss="wgan_gp")
+    gan = _tiny_dcgan(num_classes=10 if conditional else None, cls=cls, loss="wgan_gp",
+                      update="simultaneous")
     noise = RNG.standard_normal((4, 8)).astype("float32")
     args = (noise, np.array([0, 3, 5, 9])) if conditional else (noise,)
     path = tmp_path / "gan.keras"
     gan.save(path)
     loaded = keras.models.load_model(path)
     assert type(loaded) is cls and loaded.loss_name == "wgan_gp"
+    assert loaded.update == "simultaneous"
     np.testing.assert_allclose(loaded.generate(*args), gan.generate(*args), atol=1e-6)
     assert loaded.d_optimizer.get_config()["beta_1"] == 0.5
 
@@ -215,6 +269,8 @@ def test_bad_inputs_raise_clear_errors():
         GAN(build_mlp_generator(), build_mlp_discriminator(), d_steps=0)
     with pytest.raises(ValueError, match="unknown GAN loss"):
         GAN(build_mlp_generator(), build_mlp_discriminator(), loss="hinge")
+    with pytest.raises(ValueError, match=r"unknown update 'both'.*'simultaneous'"):
+        GAN(build_mlp_generator(), build_mlp_discriminator(), update="both")
     gan = _tiny_dcgan()
     with pytest.raises(ValueError, match="check the channel axis"):
         gan.fit(np.zeros((8, 28, 28, 3), "float32"), epochs=1, verbose=0)

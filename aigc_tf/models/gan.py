@@ -19,6 +19,7 @@ from keras import ops
 from aigc_tf import data
 
 LOSSES = ("minimax", "non_saturating", "wgan_gp")
+UPDATES = ("alternating", "simultaneous")
 _REGISTER = keras.saving.register_keras_serializable(package="aigc_tf")
 _RANGE_TOLERANCE = 1e-3
 
@@ -110,20 +111,36 @@ def _first_input_shape(model):
     return tuple(shapes[0] if isinstance(shapes, list) else shapes)
 
 
+def _apply_gradients(optimizer, tape, loss, model):
+    variables = model.trainable_variables
+    grads = tape.gradient(loss, variables)
+    optimizer.apply_gradients(zip(grads, variables, strict=True))
+
+
 @_REGISTER
 class GAN(keras.Model):
     """A generator and a discriminator trained against each other by ``fit``.
 
     Each ``train_step`` makes ``d_steps`` discriminator updates (on the same real batch, with
-    fresh noise each time) followed by one generator update, which scores the last
-    discriminator update's fakes with the updated discriminator: one generator forward pass per
-    discriminator update. The discriminator returns logits.
+    fresh noise each time) and one generator update; the last discriminator update and the
+    generator update share one generator forward pass. The discriminator returns logits.
+
+    ``update`` chooses how the last two updates meet:
+
+    * ``"alternating"`` (default, as in PyTorch's DCGAN example): the discriminator updates
+      first, then the *updated* discriminator scores the same fakes for the generator's loss.
+      It costs one more discriminator forward pass, and it is the steadier game: on the
+      simplest GAN, simultaneous gradient steps spiral away from the equilibrium while
+      alternating ones circle it at a bounded distance (Mescheder et al., 2018).
+    * ``"simultaneous"`` (the TensorFlow DCGAN tutorial's step): both losses come from one
+      forward pass and both gradients are taken before either network moves.
 
     Args:
         generator: model mapping noise ``(batch, latent_dim)`` to samples.
         discriminator: model mapping samples to one logit per sample.
         loss: ``"non_saturating"`` (default), ``"minimax"`` or ``"wgan_gp"``.
         d_steps: discriminator updates per generator update (>= 1).
+        update: ``"alternating"`` (default) or ``"simultaneous"``, see above.
         gp_weight: weight ``lambda`` of the gradient penalty (used by ``"wgan_gp"``).
         seed: seed of the model's noise.
         **kwargs: passed to ``keras.Model``.
@@ -138,11 +155,13 @@ class GAN(keras.Model):
     """
 
     def __init__(self, generator, discriminator, loss="non_saturating", d_steps=1,
-                 gp_weight=10.0, seed=None, **kwargs):
+                 gp_weight=10.0, seed=None, update="alternating", **kwargs):
         super().__init__(**kwargs)
         _check_loss(loss)
         if not isinstance(d_steps, (int, np.integer)) or isinstance(d_steps, bool) or d_steps < 1:
             raise ValueError(f"d_steps must be an integer >= 1, got {d_steps!r}")
+        if update not in UPDATES:
+            raise ValueError(f"unknown update {update!r}; expected one of {list(UPDATES)}")
         generated = tuple(generator.output_shape[1:])
         judged = _first_input_shape(discriminator)[1:]
         if generated != judged:
@@ -155,6 +174,7 @@ class GAN(keras.Model):
         self.discriminator = discriminator
         self.loss_name = loss
         self.d_steps = int(d_steps)
+        self.update = update
         self.gp_weight = float(gp_weight)
         self.seed = seed
         self.latent_dim = int(_first_input_shape(generator)[-1])
@@ -166,15 +186,16 @@ class GAN(keras.Model):
         self.gp_tracker = keras.metrics.Mean(name="gp")
         self.built = generator.built and discriminator.built
 
-    def compile(self, d_optimizer, g_optimizer, jit_compile=True, **kwargs):
+    def compile(self, d_optimizer, g_optimizer, jit_compile=False, **kwargs):
         """Set one optimizer per network.
 
         Args:
             d_optimizer: optimizer of the discriminator.
             g_optimizer: optimizer of the generator.
-            jit_compile: compile the train step with XLA. On a 2-core CPU it is about as fast
-                as without for the small DCGAN and ~5% slower for the TF tutorial's larger
-                5x5 networks (``benchmarks/dcgan_benchmark.py``); measure for your model.
+            jit_compile: compile the train step with XLA. Off by default: on a 2-core CPU,
+                TensorFlow's own kernels were faster here: XLA ran the small DCGAN at 0.8x,
+                the TF tutorial's networks at 0.64x (``benchmarks/dcgan_benchmark.py``) and
+                the 2-D MLP GAN at 0.64x (1.1x with WGAN-GP). Measure on a GPU.
             **kwargs: passed to ``keras.Model.compile``.
         """
         super().compile(jit_compile=jit_compile, **kwargs)
@@ -197,7 +218,7 @@ class GAN(keras.Model):
         self.compile(
             d_optimizer=keras.optimizers.deserialize(config["d_optimizer"]),
             g_optimizer=keras.optimizers.deserialize(config["g_optimizer"]),
-            jit_compile=config.get("jit_compile", True),
+            jit_compile=config.get("jit_compile", False),
         )
 
     @property
@@ -267,35 +288,33 @@ class GAN(keras.Model):
         noise = self._noise(batch_size)
         return self.generator(self._generator_inputs(noise, condition), training=True)
 
+    def _discriminator_loss(self, real, fake, condition):
+        """Discriminator loss (with the WGAN-GP penalty if used), the penalty and the logits
+        on ``fake`` (differentiable with respect to ``fake``)."""
+        real_logits = self.discriminator(self._discriminator_inputs(real, condition),
+                                         training=True)
+        fake_logits = self.discriminator(self._discriminator_inputs(fake, condition),
+                                         training=True)
+        d_loss = discriminator_loss(real_logits, fake_logits, self.loss_name)
+        penalty = ops.zeros(())
+        if self.loss_name == "wgan_gp":
+            mix = keras.random.uniform((ops.shape(real)[0],), seed=self.seed_generator)
+            penalty = gradient_penalty(self.discriminator, real, ops.stop_gradient(fake), mix,
+                                       condition)
+            d_loss = d_loss + self.gp_weight * penalty
+        return d_loss, penalty, fake_logits
+
     def _discriminator_step(self, real, fake, condition):
         """One discriminator update on a real and a generated batch (``fake`` is held fixed)."""
-        fake = ops.stop_gradient(fake)
         with tf.GradientTape() as tape:
-            real_logits = self.discriminator(self._discriminator_inputs(real, condition),
-                                             training=True)
-            fake_logits = self.discriminator(self._discriminator_inputs(fake, condition),
-                                             training=True)
-            d_loss = discriminator_loss(real_logits, fake_logits, self.loss_name)
-            penalty = ops.zeros(())
-            if self.loss_name == "wgan_gp":
-                mix = keras.random.uniform((ops.shape(real)[0],), seed=self.seed_generator)
-                penalty = gradient_penalty(self.discriminator, real, fake, mix, condition)
-                d_loss = d_loss + self.gp_weight * penalty
-        variables = self.discriminator.trainable_variables
-        grads = tape.gradient(d_loss, variables)
-        self.d_optimizer.apply_gradients(zip(grads, variables, strict=True))
+            d_loss, penalty, _ = self._discriminator_loss(real, ops.stop_gradient(fake),
+                                                          condition)
+        _apply_gradients(self.d_optimizer, tape, d_loss, self.discriminator)
         return d_loss, penalty
 
-    def train_step(self, batch):
-        real, condition = self._unpack(batch)
-        batch_size = ops.shape(real)[0]
-        for _ in range(self.d_steps - 1):
-            d_loss, penalty = self._discriminator_step(
-                real, self._fake_batch(batch_size, condition), condition)
-        # The last discriminator update and the generator update share one generator forward
-        # pass (as in PyTorch's DCGAN example): the discriminator learns on the fakes with the
-        # generator tape paused, then the *updated* discriminator scores the same fakes for the
-        # generator's loss. Only the generator's weights move in that second update.
+    def _alternating_step(self, real, condition, batch_size):
+        # The discriminator learns on the fakes with the generator tape paused, then the
+        # *updated* discriminator scores the same fakes for the generator's loss.
         with tf.GradientTape() as g_tape:
             fake = self._fake_batch(batch_size, condition)
             with g_tape.stop_recording():
@@ -303,9 +322,30 @@ class GAN(keras.Model):
             fake_logits = self.discriminator(self._discriminator_inputs(fake, condition),
                                              training=True)
             g_loss = generator_loss(fake_logits, self.loss_name)
-        variables = self.generator.trainable_variables
-        grads = g_tape.gradient(g_loss, variables)
-        self.g_optimizer.apply_gradients(zip(grads, variables, strict=True))
+        _apply_gradients(self.g_optimizer, g_tape, g_loss, self.generator)
+        return d_loss, g_loss, penalty
+
+    def _simultaneous_step(self, real, condition, batch_size):
+        # One forward pass feeds both losses; both gradients are taken before either update.
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            fake = self._fake_batch(batch_size, condition)
+            d_loss, penalty, fake_logits = self._discriminator_loss(real, fake, condition)
+            g_loss = generator_loss(fake_logits, self.loss_name)
+        g_vars = self.generator.trainable_variables
+        d_vars = self.discriminator.trainable_variables
+        g_grads, d_grads = g_tape.gradient(g_loss, g_vars), d_tape.gradient(d_loss, d_vars)
+        self.g_optimizer.apply_gradients(zip(g_grads, g_vars, strict=True))
+        self.d_optimizer.apply_gradients(zip(d_grads, d_vars, strict=True))
+        return d_loss, g_loss, penalty
+
+    def train_step(self, batch):
+        real, condition = self._unpack(batch)
+        batch_size = ops.shape(real)[0]
+        for _ in range(self.d_steps - 1):
+            self._discriminator_step(real, self._fake_batch(batch_size, condition), condition)
+        last_updates = (self._simultaneous_step if self.update == "simultaneous"
+                        else self._alternating_step)
+        d_loss, g_loss, penalty = last_updates(real, condition, batch_size)
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
         self.gp_tracker.update_state(penalty)
@@ -349,6 +389,7 @@ class GAN(keras.Model):
             "d_steps": self.d_steps,
             "gp_weight": self.gp_weight,
             "seed": self.seed,
+            "update": self.update,
         })
         return config
 
