@@ -70,12 +70,12 @@ def test_train_step_updates_both_networks(loss, update):
     assert ("gp" in logs) == (loss == "wgan_gp")
 
 
-class _CountingGenerator(keras.Model):
-    """An MLP generator that counts its forward passes (for eager train steps)."""
+class _Counting(keras.Model):
+    """Wraps a network and counts its forward passes (for eager train steps)."""
 
-    def __init__(self):
+    def __init__(self, net):
         super().__init__()
-        self.net = build_mlp_generator()
+        self.net = net
         self.calls = 0
 
     @property
@@ -86,50 +86,26 @@ class _CountingGenerator(keras.Model):
     def output_shape(self):
         return self.net.output_shape
 
-    def call(self, noise, training=False):
+    def call(self, inputs, training=False):
         self.calls += 1
-        return self.net(noise, training=training)
+        return self.net(inputs, training=training)
 
 
-@pytest.mark.parametrize("d_steps", [1, 3])
-def test_train_step_runs_generator_once_per_discriminator_update(d_steps):
-    generator = _CountingGenerator()
+@pytest.mark.parametrize(("update", "d_steps", "d_passes"), [
+    ("alternating", 1, 3), ("alternating", 3, 7), ("simultaneous", 1, 2), ("simultaneous", 3, 6)])
+def test_forward_passes_per_train_step(update, d_steps, d_passes):
+    generator = _Counting(build_mlp_generator())
+    discriminator = _Counting(build_mlp_discriminator())
     generator(np.zeros((1, 8), "float32"))
-    gan = GAN(generator, build_mlp_discriminator(), d_steps=d_steps, seed=0)
-    gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3), run_eagerly=True,
-                jit_compile=False)
-    generator.calls = 0
-    gan.train_step(data.make_ring(32)[0])
-    # The last discriminator update and the generator update share one set of fakes.
-    assert generator.calls == d_steps
-
-
-class _CountingDiscriminator(keras.Model):
-    """An MLP discriminator that counts its forward passes (for eager train steps)."""
-
-    def __init__(self):
-        super().__init__()
-        self.net = build_mlp_discriminator()
-        self.calls = 0
-
-    @property
-    def input_shape(self):
-        return self.net.input_shape
-
-    def call(self, points, training=False):
-        self.calls += 1
-        return self.net(points, training=training)
-
-
-@pytest.mark.parametrize(("update", "forward_passes"), [("alternating", 3), ("simultaneous", 2)])
-def test_discriminator_forward_passes_per_step(update, forward_passes):
-    discriminator = _CountingDiscriminator()
     discriminator(np.zeros((1, 2), "float32"))
-    gan = GAN(build_mlp_generator(), discriminator, update=update, seed=0)
+    gan = GAN(generator, discriminator, d_steps=d_steps, update=update, seed=0)
     gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3), jit_compile=False)
-    discriminator.calls = 0
+    generator.calls = discriminator.calls = 0
     gan.train_step(data.make_ring(32)[0])
-    assert discriminator.calls == forward_passes
+    # The last discriminator update and the generator update share one set of fakes; the
+    # alternating step scores them once more with the updated discriminator.
+    assert generator.calls == d_steps
+    assert discriminator.calls == d_passes
 
 
 def _generator_after_one_step(update, d_learning_rate):
