@@ -140,9 +140,9 @@ class GAN(keras.Model):
         discriminator: model mapping samples to one logit per sample.
         loss: ``"non_saturating"`` (default), ``"minimax"`` or ``"wgan_gp"``.
         d_steps: discriminator updates per generator update (>= 1).
-        update: ``"alternating"`` (default) or ``"simultaneous"``, see above.
         gp_weight: weight ``lambda`` of the gradient penalty (used by ``"wgan_gp"``).
         seed: seed of the model's noise.
+        update: ``"alternating"`` (default) or ``"simultaneous"``, see above.
         **kwargs: passed to ``keras.Model``.
 
     Example:
