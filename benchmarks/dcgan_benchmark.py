@@ -222,7 +222,7 @@ def main(argv=None):
     parser.add_argument("--throughput-steps", type=int, default=20,
                         help="timed steps per implementation and round (batch 256)")
     parser.add_argument("--throughput-rounds", type=int, default=5,
-                        help="alternating timed rounds per implementation (median reported)")
+                        help="timed rounds per implementation, taken in turns (median reported)")
     parser.add_argument("--samples", type=int, default=1000, help="samples scored per recipe")
     parser.add_argument("--skip-throughput", action="store_true")
     args = parser.parse_args(argv)
@@ -234,7 +234,8 @@ def main(argv=None):
     if not args.skip_throughput:
         rates = throughput(images, args.throughput_steps, args.throughput_rounds)
         print(f"\nThroughput, tutorial architecture, batch {TUTORIAL_BATCH} (median of "
-              f"{args.throughput_rounds} alternating rounds of {args.throughput_steps} steps):")
+              f"{args.throughput_rounds} rounds taken in turns, {args.throughput_steps} steps "
+              "each):")
         for label, rate in rates.items():
             print(f"  {label:30s}: {rate:8.1f} images/s  "
                   f"({rate / rates[REFERENCE_LABEL]:.2f}x)")
