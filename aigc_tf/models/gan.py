@@ -192,10 +192,10 @@ class GAN(keras.Model):
         Args:
             d_optimizer: optimizer of the discriminator.
             g_optimizer: optimizer of the generator.
-            jit_compile: compile the train step with XLA. Off by default: on a 2-core CPU,
-                TensorFlow's own kernels were faster here: XLA ran the small DCGAN at 0.8x,
-                the TF tutorial's networks at 0.64x (``benchmarks/dcgan_benchmark.py``) and
-                the 2-D MLP GAN at 0.64x (1.1x with WGAN-GP). Measure on a GPU.
+            jit_compile: compile the train step with XLA. Off by default, because
+                TensorFlow's own kernels were faster on a 2-core CPU: XLA ran the small DCGAN
+                at 0.8x, the TF tutorial's networks at 0.64x (``benchmarks/dcgan_benchmark.py``)
+                and the 2-D MLP GAN at 0.64x (1.1x with WGAN-GP). Measure on a GPU.
             **kwargs: passed to ``keras.Model.compile``.
         """
         super().compile(jit_compile=jit_compile, **kwargs)
