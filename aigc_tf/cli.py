@@ -18,7 +18,7 @@ from aigc_tf import config
 
 
 def doctor(args):
-    """Print versions, devices, mode and data source; train or load the MNIST judge."""
+    """Print versions, devices, mode and data source; load the shipped MNIST judge."""
     import keras
     import numpy as np
     import tensorflow as tf
@@ -72,7 +72,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="aigc-tf", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("doctor", help="check the installation and data")
-    check.add_argument("--skip-judge", action="store_true", help="do not train the MNIST judge")
+    check.add_argument("--skip-judge", action="store_true", help="do not load the MNIST judge")
     check.set_defaults(handler=doctor)
     refresh = commands.add_parser("run-notebooks", help="execute notebooks and save outputs")
     refresh.add_argument("paths", nargs="+", help="notebook files")

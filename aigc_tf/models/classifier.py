@@ -1,11 +1,22 @@
-"""A small MNIST classifier that judges generated digits.
+"""A small MNIST classifier that judges generated digits: the course's fixed feature network.
 
 Later lessons use its class probabilities (is this a recognisable digit? which one?) and its
-penultimate features (for a Frechet distance). It trains deterministically in well under a
-minute on 2 CPU cores and is cached under the data directory, one file per MNIST source.
+penultimate features (for Frechet distance, KID, precision and recall). Like the Inception
+network behind FID, it must be the same network everywhere, or distances measured on two
+machines could not be compared. So the package ships its weights (``mnist_judge.weights.h5``,
+about 0.9 MB), trained once by this module's script::
+
+    python -m aigc_tf.models.classifier      # retrain on the offline subset and overwrite them
+
+The shipped judge was trained on the 4,000-image offline MNIST subset (the data every machine
+has); ``mnist_judge.json`` beside the weights records its test accuracy on the 1,000 held-out
+offline digits. ``load_mnist_judge(retrain=True)`` trains a fresh one instead (about 25 s on
+2 CPU cores, deterministic for a seed).
 """
 
+import argparse
 import json
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -14,6 +25,8 @@ from aigc_tf import config, data
 
 FEATURES_LAYER = "features"
 EPOCHS = {"keras": 2, "offline": 15}
+SHIPPED_WEIGHTS = Path(__file__).with_name("mnist_judge.weights.h5")
+SHIPPED_INFO = Path(__file__).with_name("mnist_judge.json")
 
 
 def build_mnist_classifier(feature_dim=128, dropout=0.3):
@@ -69,18 +82,20 @@ class MnistJudge:
         model: a classifier built by :func:`build_mnist_classifier`, trained.
         test_accuracy: its accuracy on the MNIST test split.
         source: which MNIST source it was trained on (``"keras"`` or ``"offline"``).
+        origin: ``"shipped"`` (the package's fixed weights) or ``"retrained"``.
 
     Example:
-        >>> judge = load_mnist_judge()
+        >>> judge = load_mnist_judge(verbose=False)
         >>> x, y = data.load_mnist("test")
         >>> judge.predict_labels(x[:5]).shape
         (5,)
     """
 
-    def __init__(self, model, test_accuracy, source):
+    def __init__(self, model, test_accuracy, source, origin="retrained"):
         self.model = model
         self.test_accuracy = test_accuracy
         self.source = source
+        self.origin = origin
         self._features = keras.Model(model.inputs, model.get_layer(FEATURES_LAYER).output)
 
     def _prepare(self, images, value_range):
@@ -102,13 +117,12 @@ class MnistJudge:
         return self._features.predict(self._prepare(images, value_range),
                                       batch_size=batch_size, verbose=0)
 
-    def score(self, images, value_range=(0, 1), labels=None, confidence=0.9):
-        """Summarise generated digits as a dict.
+    def score(self, images, value_range=(0, 1), confidence=0.9):
+        """Summarise generated digits as a dict (the full suite is ``aigc_tf.metrics``).
 
         * ``confident``: share of images classified with probability >= ``confidence``;
         * ``digits_present``: how many of the ten classes appear among confident images;
-        * ``class_counts``: predicted-label histogram;
-        * ``label_accuracy`` (when ``labels`` is given): share predicted as requested.
+        * ``class_counts``: predicted-label histogram.
         """
         probs = self.predict_proba(images, value_range)
         predicted = probs.argmax(axis=-1)
@@ -118,34 +132,76 @@ class MnistJudge:
             "digits_present": int(len(np.unique(predicted[sure]))),
             "class_counts": np.bincount(predicted, minlength=10).tolist(),
         }
-        if labels is not None:
-            result["label_accuracy"] = float((predicted == np.asarray(labels)).mean())
         return result
 
 
-def _cache_paths():
-    folder = config.data_dir() / "models"
-    stem = f"mnist_judge_{data.mnist_source()}"
-    return folder / f"{stem}.keras", folder / f"{stem}.json"
+def export_mnist_judge(weights_path=SHIPPED_WEIGHTS, info_path=SHIPPED_INFO, seed=0):
+    """Train the judge and write its weights and accuracy (the package data) to disk.
+
+    The project runs this once, offline, to make the shipped judge; everyone else loads it.
+    Both files are written to temporary names first, so a failed run leaves the old ones.
+    """
+    import tensorflow as tf
+
+    model, accuracy = train_mnist_classifier(seed=seed)
+    info = {
+        "test_accuracy": accuracy,
+        "trained_on": data.mnist_source(),
+        "seed": seed,
+        "epochs": EPOCHS[data.mnist_source()],
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+    }
+    weights_path, info_path = Path(weights_path), Path(info_path)
+    partial_weights = weights_path.with_name(f"partial-{weights_path.name}")
+    inference_only = build_mnist_classifier()  # no optimizer state in the shipped file
+    inference_only.set_weights(model.get_weights())
+    inference_only.save_weights(partial_weights)
+    partial_info = info_path.with_name(f"partial-{info_path.name}")
+    partial_info.write_text(json.dumps(info, indent=2) + "\n")
+    partial_weights.replace(weights_path)
+    partial_info.replace(info_path)
+    return model, info
 
 
 def load_mnist_judge(retrain=False, verbose=True):
-    """Load the cached judge, training (and caching) it first if needed.
+    """The MNIST judge: the package's shipped weights, or a freshly trained network.
 
     Args:
-        retrain: ignore the cache and train again.
-        verbose: print one line with the source and test accuracy.
+        retrain: train a new judge on this machine's MNIST instead of loading the shipped
+            weights (about 25 s; its features differ slightly, so distances measured with it
+            are not comparable with the course's numbers).
+        verbose: print one line with where the judge comes from and its test accuracy.
+
+    Example:
+        >>> judge = load_mnist_judge(verbose=False)
+        >>> judge.origin, judge.model.count_params()
+        ('shipped', 225034)
     """
-    model_path, info_path = _cache_paths()
-    if retrain or not (model_path.is_file() and info_path.is_file()):
+    if retrain:
         model, accuracy = train_mnist_classifier()
-        model_path.parent.mkdir(parents=True, exist_ok=True)
-        model.save(model_path)
-        info_path.write_text(json.dumps({"test_accuracy": accuracy}))
+        judge = MnistJudge(model, accuracy, data.mnist_source(), origin="retrained")
     else:
-        model = keras.models.load_model(model_path)
-        accuracy = json.loads(info_path.read_text())["test_accuracy"]
-    judge = MnistJudge(model, accuracy, data.mnist_source())
+        info = json.loads(SHIPPED_INFO.read_text())
+        model = build_mnist_classifier()
+        model.load_weights(SHIPPED_WEIGHTS)
+        judge = MnistJudge(model, info["test_accuracy"], info["trained_on"], origin="shipped")
     if verbose:
-        print(f"MNIST judge ({judge.source} data): test accuracy {accuracy:.2%}")
+        print(f"MNIST judge ({judge.origin}, trained on {judge.source} data): "
+              f"test accuracy {judge.test_accuracy:.2%}")
     return judge
+
+
+def main(argv=None):
+    """``python -m aigc_tf.models.classifier``: retrain the shipped judge."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    config.quiet_tf()
+    _, info = export_mnist_judge(seed=args.seed)
+    print(f"wrote {SHIPPED_WEIGHTS} (test accuracy {info['test_accuracy']:.2%} on "
+          f"{info['trained_on']} data)")
+
+
+if __name__ == "__main__":
+    main()
