@@ -1,4 +1,7 @@
 import json
+import os
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -56,3 +59,19 @@ def test_bad_names_are_rejected(name):
 def test_negative_training_time_is_rejected(data_dir):
     with pytest.raises(ValueError, match="non-negative"):
         store.save_trained(small_model(), "tiny", train_seconds=-1)
+
+
+def test_course_models_load_in_a_fresh_process(data_dir):
+    script = (
+        "from aigc_tf.models.gan import GAN, build_mlp_discriminator, build_mlp_generator\n"
+        "from aigc_tf.models.store import save_trained\n"
+        "gan = GAN(build_mlp_generator(2, 2, (4,)), build_mlp_discriminator(2, (4,)))\n"
+        "save_trained(gan, 'gan', 1)\n"
+    )
+    env = {**os.environ, "AIGC_TF_DATA_DIR": str(data_dir)}
+    subprocess.run([sys.executable, "-c", script], check=True, env=env)
+    loaded = subprocess.run(
+        [sys.executable, "-c", "from aigc_tf.models.store import load_trained\n"
+                               "print(type(load_trained('gan')[0]).__name__)"],
+        check=True, env=env, capture_output=True, text=True)
+    assert loaded.stdout.strip().endswith("GAN")

@@ -7,12 +7,16 @@ never overwrites a real model. Files are written under a temporary name first an
 renamed, so an interrupted save never leaves a half-written model behind.
 """
 
+import importlib
 import json
 from pathlib import Path
 
 import keras
 
 from aigc_tf import config
+
+# Modules whose classes are registered Keras serializables; loading needs them imported.
+MODEL_MODULES = ("gan", "self_conditioned_gan", "vae", "char_rnn", "gpt", "word2vec")
 
 
 def trained_model_path(name):
@@ -61,6 +65,8 @@ def load_trained(name):
     """
     path = trained_model_path(name)
     info_path = path.with_suffix(".json")
+    for module in MODEL_MODULES:
+        importlib.import_module(f"aigc_tf.models.{module}")
     if not (path.is_file() and info_path.is_file()):
         return None, None
     return keras.models.load_model(path), json.loads(info_path.read_text())
