@@ -270,3 +270,42 @@ def save_gif(frames, path, fps=4):
     images[0].save(path, save_all=True, append_images=images[1:],
                    duration=int(1000 / fps), loop=0)
     return path
+
+
+def plot_nearest_training(samples, train_images, nearest_index, ratios=None, value_range=(0, 1),
+                          num=8):
+    """Show samples (top row) above their nearest training images (bottom row).
+
+    Use it with :func:`aigc_tf.metrics.images.memorisation` to see whether close samples are
+    copies. With ``ratios`` the ``num`` most copy-like samples (smallest ratios) are shown,
+    each titled with its ratio; without, the first ``num``.
+
+    Args:
+        samples: images, shape ``(N, H, W)`` or ``(N, H, W, 1)``.
+        train_images: the training images that ``nearest_index`` points into.
+        nearest_index: index of each sample's nearest training image, shape ``(N,)``.
+        ratios: optional distance ratio of each sample, shape ``(N,)``.
+        value_range: pixel range of both sets of images.
+        num: number of pairs to show.
+
+    Example:
+        >>> fig = plot_nearest_training(np.zeros((3, 28, 28, 1)), np.ones((5, 28, 28, 1)),
+        ...                             [4, 0, 2], ratios=[0.9, 0.1, 0.5])
+    """
+    samples = np.asarray(samples)
+    nearest_index = np.asarray(nearest_index)
+    if nearest_index.shape != (len(samples),):
+        raise ValueError(f"nearest_index must have shape ({len(samples)},), one index per "
+                         f"sample, got {nearest_index.shape}")
+    if ratios is None:
+        order = np.arange(min(num, len(samples)))
+        titles = None
+    else:
+        ratios = np.asarray(ratios, dtype="float64")
+        if ratios.shape != (len(samples),):
+            raise ValueError(f"ratios must have shape ({len(samples)},), got {ratios.shape}")
+        order = np.argsort(ratios, kind="stable")[:num]
+        titles = [f"ratio {ratio:.2f}" for ratio in ratios[order]] + [""] * len(order)
+    pairs = np.concatenate([samples[order], np.asarray(train_images)[nearest_index[order]]])
+    return image_grid(pairs, ncols=len(order), value_range=value_range, titles=titles,
+                      row_labels=["sample", "nearest\ntraining"])

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from aigc_tf.exercises import check
+from aigc_tf.exercises import check, check_exercise
 
 
 def test_check_accepts_right_answer(capsys):
@@ -19,3 +19,41 @@ def test_check_rejects_wrong_value_and_shape():
         check("mean", 2.5, 3.0, hint="Use the mean.")
     with pytest.raises(AssertionError, match=r"expected shape \(2,\)"):
         check("vector", [1.0, 2.0, 3.0], [1.0, 2.0])
+
+
+def frechet_without_cross_term(mean_a, cov_a, mean_b, cov_b):
+    return float(np.sum((mean_a - mean_b) ** 2) + np.trace(cov_a + cov_b))
+
+
+def stub(*args):
+    raise NotImplementedError
+
+
+def test_check_exercise_counts_a_stub_as_not_attempted(capsys):
+    assert check_exercise("13.frechet_gaussians", stub) is False
+    assert "not attempted" in capsys.readouterr().out
+
+
+def test_check_exercise_passes_the_reference_answers(capsys):
+    from aigc_tf.metrics.images import gaussian_frechet_distance, precision_recall
+
+    assert check_exercise("13.frechet_gaussians", gaussian_frechet_distance) is True
+    assert check_exercise(
+        "13.knn_precision", lambda real, fake, k: precision_recall(real, fake, k)["precision"]
+    ) is True
+    assert "hidden cases pass" in capsys.readouterr().out
+
+
+def test_check_exercise_names_the_failing_case_and_hints():
+    first_case = r"two 1-D Gaussians N\(0, 1\) and N\(2, 4\): expected 5.0, got 9.0"
+    with pytest.raises(AssertionError, match=first_case + ".*Hint: FD ="):
+        check_exercise("13.frechet_gaussians", frechet_without_cross_term)
+    with pytest.raises(AssertionError, match=r"fakes equal to the reals \(k=3\)"):
+        check_exercise("13.knn_precision", lambda real, fake, k: 0.5)
+
+
+def test_check_exercise_rejects_non_numbers_and_unknown_ids():
+    with pytest.raises(AssertionError, match="not a number or an array"):
+        check_exercise("13.frechet_gaussians", lambda *args: "a string")
+    with pytest.raises(ValueError, match="unknown exercise 'nope'"):
+        check_exercise("nope", stub)
