@@ -211,7 +211,8 @@ def frechet_distance(features_a, features_b):
 
 
 def _polynomial_kernel(x, y):
-    return (x @ y.T / x.shape[1] + 1.0) ** 3
+    base = x @ y.T / x.shape[1] + 1.0
+    return base * base * base  # several times faster than ** 3 (a float power)
 
 
 def _unbiased_mmd2(x, y):
