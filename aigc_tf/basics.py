@@ -129,9 +129,9 @@ def train(x, y, n_hidden=8, learning_rate=1.0, steps=2000, seed=0):
 
     Example:
         >>> x, y = make_xor(200)
-        >>> params, losses = train(x, y, steps=100)
-        >>> losses[-1] < losses[0]
-        True
+        >>> params, losses = train(x, y, steps=500)
+        >>> print(f"loss {losses[0]:.3f} -> {losses[-1]:.3f}, accuracy {accuracy(params, x, y)}")
+        loss 0.717 -> 0.025, accuracy 1.0
     """
     if learning_rate <= 0 or steps < 1:
         raise ValueError(f"need learning_rate > 0 and steps >= 1, got {learning_rate}, {steps}")

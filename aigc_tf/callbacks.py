@@ -30,8 +30,11 @@ def tile_images(images, ncols=10, value_range=(-1, 1), padding=1):
         padding: pixels of black between images.
 
     Example:
-        >>> tile_images(np.zeros((20, 28, 28, 1)), ncols=10).shape
-        (59, 299)
+        >>> grid = tile_images(np.zeros((20, 28, 28, 1)), ncols=10)  # 2 rows of 10, 1-pixel gaps
+        >>> grid.shape, grid.dtype  # 2 * 28 + 1 rows, 10 * 28 + 9 columns
+        ((57, 289), dtype('uint8'))
+        >>> tile_images(np.ones((3, 5, 5, 3)), ncols=2).shape  # RGB keeps its channel axis
+        (11, 11, 3)
     """
     images = np.asarray(images)
     if images.ndim == 4 and images.shape[-1] == 1:
@@ -65,8 +68,18 @@ class SampleSnapshots(keras.callbacks.Callback):
         samples: the recorded NumPy arrays.
 
     Example:
-        >>> snapshots = SampleSnapshots(np.random.normal(size=(500, 8)), every=5)
-        >>> # gan.fit(x, epochs=20, callbacks=[snapshots]); snapshots.samples[-1].shape
+        A model learning ``y = 2 x``, watched through its prediction at ``x = 1``:
+
+        >>> x = np.linspace(-1, 1, 32)[:, None]
+        >>> dense = keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")  # y = w x
+        >>> model = keras.Sequential([keras.Input((1,)), dense])
+        >>> model.compile(optimizer=keras.optimizers.SGD(0.5), loss="mse")
+        >>> snapshots = SampleSnapshots(np.ones((1, 1)), sample_fn=model.predict_on_batch,
+        ...                             every=5)
+        >>> history = model.fit(x, 2 * x, batch_size=32, epochs=10, callbacks=[snapshots],
+        ...                     verbose=0)
+        >>> snapshots.epochs, [round(float(s[0, 0]), 1) for s in snapshots.samples]
+        ([0, 5, 10], [0.0, 1.8, 2.0])
     """
 
     def __init__(self, inputs, sample_fn=None, every=1):
@@ -112,8 +125,15 @@ class SampleGrid(SampleSnapshots):
         gif_path: path of the GIF once written.
 
     Example:
-        >>> grid = SampleGrid(np.random.normal(size=(40, 64)), out_dir="runs/dcgan")
-        >>> # gan.fit(ds, epochs=10, callbacks=[grid]); grid.gif_path
+        With a GAN: ``grid = SampleGrid(noise, out_dir="runs/dcgan")``, then
+        ``gan.fit(ds, epochs=10, callbacks=[grid])`` writes 11 PNGs and ``grid.gif_path``.
+        Any sampler works; here 20 random 8x8 "images", rendered before training starts:
+
+        >>> noise = np.random.default_rng(0).normal(size=(20, 64))
+        >>> grid = SampleGrid(noise, sample_fn=lambda z: np.tanh(z).reshape(-1, 8, 8, 1))
+        >>> grid.on_train_begin()  # what fit calls first
+        >>> len(grid.frames), grid.frames[0].shape  # 2 rows of 10 with 1-pixel gaps, scale 2
+        (1, (34, 178))
     """
 
     def __init__(self, inputs, sample_fn=None, out_dir=None, every=1, value_range=(-1, 1),
@@ -159,8 +179,18 @@ class GradientNormLogger(keras.callbacks.Callback):
         history: dict with ``"step"``, ``"d"`` and one ``"g/<loss>"`` list per generator loss.
 
     Example:
-        >>> norms = GradientNormLogger(x[:256], every=10)
-        >>> # gan.fit(x, epochs=5, callbacks=[norms]); norms.history["d"]
+        >>> from aigc_tf.data import make_ring
+        >>> from aigc_tf.models.gan import GAN, build_mlp_discriminator, build_mlp_generator
+        >>> x, _ = make_ring(512)
+        >>> gan = GAN(build_mlp_generator(), build_mlp_discriminator())
+        >>> gan.compile(keras.optimizers.Adam(2e-4, 0.5), keras.optimizers.Adam(2e-4, 0.5))
+        >>> norms = GradientNormLogger(x[:256], every=2, generator_losses=("minimax",
+        ...                                                                 "non_saturating"))
+        >>> history = gan.fit(x, batch_size=128, epochs=1, callbacks=[norms], verbose=0)
+        >>> norms.history["step"], sorted(norms.history)  # 512 / 128 = 4 steps, every 2nd
+        ([0, 2, 4], ['d', 'g/minimax', 'g/non_saturating', 'step'])
+        >>> all(norm > 0 for norm in norms.history["d"])
+        True
     """
 
     def __init__(self, batch, every=10, generator_losses=None):
@@ -211,8 +241,23 @@ class TimeBudget(keras.callbacks.Callback):
             short by the budget).
 
     Example:
-        >>> budget = TimeBudget(300, final_lr_fraction=0.1)
-        >>> model.fit(train, epochs=10_000, steps_per_epoch=100, callbacks=[budget])
+        The learning-rate factor over the budget, with a 20% warm-up:
+
+        >>> schedule = TimeBudget(300, final_lr_fraction=0.1, warmup_fraction=0.2)
+        >>> [round(schedule.lr_factor(used), 2) for used in (0, 0.1, 0.2, 0.6, 1)]
+        [0.0, 0.5, 1.0, 0.55, 0.1]
+
+        A ``fit`` asked for 10,000 epochs stops after one second instead:
+
+        >>> model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+        >>> model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
+        >>> budget = TimeBudget(1.0, final_lr_fraction=0.1)
+        >>> x = np.zeros((64, 1))
+        >>> history = model.fit(x, x, epochs=10_000, callbacks=[budget], verbose=0)
+        >>> len(history.epoch) < 10_000, budget.epoch_seconds[-1] >= 1.0
+        (True, True)
+        >>> round(float(model.optimizer.learning_rate), 6)  # decayed to 0.1 x 0.01
+        0.001
     """
 
     def __init__(self, seconds, final_lr_fraction=0.1, warmup_fraction=0.0):

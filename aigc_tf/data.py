@@ -166,8 +166,10 @@ def load_mnist(split="train", value_range=(0, 1)):
 
     Example:
         >>> x, y = load_mnist("test", value_range=(-1, 1))
-        >>> x.shape[1:], float(x.min()) >= -1
-        ((28, 28, 1), True)
+        >>> x.shape[1:], x.dtype, float(x.min()), float(x.max())
+        ((28, 28, 1), dtype('float32'), -1.0, 1.0)
+        >>> sorted(set(y.tolist()))
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
     """
     _check_choice(split, SPLITS, "split")
     _check_range(value_range)
@@ -231,6 +233,11 @@ def mnist_dataset(
 
     Example:
         >>> ds = mnist_dataset(batch_size=64, value_range=(-1, 1))
+        >>> next(iter(ds)).shape
+        TensorShape([64, 28, 28, 1])
+        >>> images, labels = next(iter(mnist_dataset("test", batch_size=8, with_labels=True)))
+        >>> labels.shape, labels.dtype.name
+        (TensorShape([8]), 'int64')
     """
     images, labels = load_mnist(split, value_range)
     arrays = (images, labels) if with_labels else images

@@ -26,10 +26,10 @@ def causal_mask(length):
         A boolean tensor, ``True`` where attention is allowed (lower triangle and diagonal).
 
     Example:
-        >>> causal_mask(3)  # doctest: +SKIP
-        [[ True, False, False],
-         [ True,  True, False],
-         [ True,  True,  True]]
+        >>> ops.convert_to_numpy(causal_mask(3))
+        array([[ True, False, False],
+               [ True,  True, False],
+               [ True,  True,  True]])
     """
     if not isinstance(length, int) or isinstance(length, bool) or length < 1:
         raise ValueError(f"length must be a positive integer, got {length!r}")

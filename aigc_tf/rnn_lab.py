@@ -98,6 +98,9 @@ def make_sequence_regressor(cell="rnn", units=32, recurrent_gain=1.0, activation
 
     Example:
         >>> model = make_sequence_regressor("rnn", 32, recurrent_gain=1.5, activation="relu")
+        >>> x, y = adding_problem(4, 20)
+        >>> model.name, tuple(model(x).shape)
+        ('rnn_regressor', (4, 1))
     """
     if cell not in RECURRENT_LAYERS:
         raise ValueError(f"unknown cell {cell!r}; expected one of {list(RECURRENT_LAYERS)}")
@@ -124,6 +127,9 @@ def set_memory_gate_bias(layer, bias):
         >>> lstm = keras.layers.LSTM(32)
         >>> lstm.build((None, None, 8))
         >>> set_memory_gate_bias(lstm, 3.0)
+        >>> bias = ops.convert_to_numpy(lstm.cell.bias)  # gates: input, forget, candidate, output
+        >>> [float(gate.mean()) for gate in np.split(bias, 4)]
+        [0.0, 3.0, 0.0, 0.0]
     """
     cell = getattr(layer, "cell", None)
     if not isinstance(cell, (keras.layers.LSTMCell, keras.layers.GRUCell)) or not cell.use_bias:

@@ -26,10 +26,11 @@ def check_sampling_args(temperature, top_k):
 
     Example:
         >>> check_sampling_args(0.8, top_k=5)
-        >>> check_sampling_args(0, None)
+        >>> check_sampling_args(0, None)  # doctest: +NORMALIZE_WHITESPACE
         Traceback (most recent call last):
-        ...
-        ValueError: temperature must be a finite number > 0 ...
+            ...
+        ValueError: temperature must be a finite number > 0 (softmax(logits / T)), got 0;
+        for greedy (argmax) decoding use greedy=True
     """
     is_number = isinstance(temperature, numbers.Real) and not isinstance(temperature, bool)
     if not is_number or not math.isfinite(temperature) or temperature <= 0:
@@ -51,7 +52,8 @@ def top_k_logits(logits, k):
         k: integer >= 1 (values above the vocabulary size keep every logit).
 
     Example:
-        >>> top_k_logits([[1.0, 3.0, 2.0]], k=2)  # [[-inf, 3., 2.]]
+        >>> ops.convert_to_numpy(top_k_logits([[1.0, 3.0, 2.0]], k=2))
+        array([[-inf,   3.,   2.]], dtype=float32)
     """
     logits = ops.convert_to_tensor(logits, "float32")
     k = min(int(k), logits.shape[-1])
@@ -81,6 +83,9 @@ def sample_logits(logits, temperature=1.0, top_k=None, seed_generator=None, gree
         >>> ids = sample_logits(ops.zeros((4, 10)), temperature=0.7, top_k=3, seed_generator=gen)
         >>> ids.shape
         TensorShape([4])
+        >>> logits = ops.convert_to_tensor([[0.0, 5.0, 1.0]])
+        >>> int(sample_logits(logits, greedy=True)[0])  # the argmax, no sampling
+        1
     """
     if isinstance(temperature, numbers.Real):
         check_sampling_args(temperature, top_k)

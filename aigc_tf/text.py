@@ -177,7 +177,12 @@ def read_text_file(path):
         The file's text.
 
     Example:
-        >>> text = read_text_file("my_poems.txt")  # doctest: +SKIP
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = Path(folder) / "poem.txt"
+        ...     _ = path.write_bytes(b"Roses are red,\\r\\nviolets are blue.\\r\\n")
+        ...     read_text_file(path)
+        'Roses are red,\\nviolets are blue.\\n'
     """
     path = Path(path).expanduser()
     if not path.is_file():
@@ -341,7 +346,11 @@ class CharVocab:
         """Write the vocabulary to a JSON file.
 
         Example:
-            >>> CharVocab("abc").save("/tmp/vocab.json")
+            >>> import tempfile
+            >>> with tempfile.TemporaryDirectory() as folder:
+            ...     CharVocab("abc").save(Path(folder) / "vocab.json")
+            ...     (Path(folder) / "vocab.json").read_text("utf-8")
+            '{"characters": ["a", "b", "c"]}'
         """
         Path(path).write_text(json.dumps(self.get_config(), ensure_ascii=False), "utf-8")
 
@@ -350,8 +359,12 @@ class CharVocab:
         """Read a vocabulary written by :meth:`save`.
 
         Example:
-            >>> CharVocab.load("/tmp/vocab.json").characters
-            ['a', 'b', 'c']
+            >>> import tempfile
+            >>> with tempfile.TemporaryDirectory() as folder:
+            ...     CharVocab("cab").save(Path(folder) / "vocab.json")
+            ...     vocab = CharVocab.load(Path(folder) / "vocab.json")
+            >>> vocab.characters, vocab == CharVocab("abc")  # characters are kept sorted
+            (['a', 'b', 'c'], True)
         """
         return cls.from_config(json.loads(Path(path).read_text("utf-8")))
 

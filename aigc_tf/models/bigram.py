@@ -19,8 +19,10 @@ class BigramModel:
 
     Example:
         >>> model = BigramModel().fit(["anna", "hannah", "ann"])
-        >>> model.sample(3, seed=0)  # doctest: +SKIP
-        ['an', 'hanna', 'nn']
+        >>> {c: round(float(p), 2) for c, p in model.next_char_probs("an").items()}  # after "n"
+        {'\\n': 0.17, 'a': 0.33, 'h': 0.02, 'n': 0.48}
+        >>> model.sample(3, seed=0)  # it only remembers one character: odd words
+        ['ah', '', 'hannnnn']
     """
 
     def __init__(self, alpha=0.1):

@@ -83,9 +83,29 @@ class CharLanguageModel(keras.Model):
             the total ``steps`` run and the ``seconds`` taken.
 
         Example:
-            >>> model.compile(optimizer=keras.optimizers.Adam(1e-2, clipnorm=1.0))
-            >>> run = model.fit_within_budget(train, val, seconds=300)
-            >>> run["val_loss"][-1]  # nats per character
+            A bigram model (next-character logits from the current character alone), trained
+            for one second:
+
+            >>> from aigc_tf.text import make_char_dataset
+            >>> class Bigram(CharLanguageModel):
+            ...     def __init__(self, vocab):
+            ...         super().__init__(vocab)
+            ...         self.table = keras.layers.Embedding(self.vocab.size, self.vocab.size)
+            ...     def call(self, ids):
+            ...         return self.table(ids)
+            >>> text = "to be or not to be " * 50
+            >>> model = Bigram(CharVocab(text))
+            >>> train, val = make_char_dataset(model.vocab.encode(text), seq_len=16,
+            ...                                batch_size=8, repeat=True)
+            >>> model.compile(optimizer=keras.optimizers.Adam(1e-1, clipnorm=1.0))
+            >>> run = model.fit_within_budget(train, val, seconds=1, eval_every=10)
+            >>> sorted(run)
+            ['elapsed', 'eval_steps', 'loss', 'seconds', 'steps', 'val_loss']
+            >>> run["seconds"] >= 1, run["steps"] == run["eval_steps"][-1]
+            (True, True)
+            >>> import math
+            >>> run["val_loss"][-1] < math.log(model.vocab.size)  # nats/char: beats uniform
+            True
         """
         budget = TimeBudget(seconds, final_lr_fraction, warmup_fraction)
         history = self.fit(train, validation_data=validation, epochs=10_000_000,

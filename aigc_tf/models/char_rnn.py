@@ -38,11 +38,22 @@ class CharRNN(CharLanguageModel):
         **kwargs: passed to ``keras.Model`` (e.g. ``name``).
 
     Example:
-        >>> vocab = CharVocab("to be or not to be")
+        A small GRU learns a short text by heart:
+
+        >>> from aigc_tf.text import CharVocab, make_char_dataset
+        >>> text = "hello world! " * 40
+        >>> vocab = CharVocab(text)
         >>> model = CharRNN(vocab, cell="gru", units=32)
-        >>> model.compile(optimizer="adam")
-        >>> logits = model(vocab.encode("to be")[None])  # shape (1, 5, vocab.size)
-        >>> text = model.generate("to ", length=20, temperature=0.8, seed=1)
+        >>> tuple(model(vocab.encode("hello")[None]).shape)  # (batch, time, vocab.size) logits
+        (1, 5, 12)
+        >>> train, _ = make_char_dataset(vocab.encode(text), seq_len=12, batch_size=8,
+        ...                              start_id=vocab.start_id, stride=1)
+        >>> model.compile(optimizer=keras.optimizers.Adam(2e-2))
+        >>> history = model.fit(train, epochs=1, verbose=0)
+        >>> model.generate("hel", length=20, greedy=True)
+        'hello world! hello worl'
+        >>> [(char, round(p, 2)) for char, p in model.next_char_probabilities("hello w", k=1)]
+        [('o', 1.0)]
     """
 
     def __init__(
@@ -83,12 +94,16 @@ class CharRNN(CharLanguageModel):
         )
 
     def build(self, input_shape=(None, None)):
-        self.embedding.build(input_shape)
+        # step() (so generate() on a fresh model) builds the embedding, the cells and the
+        # head on their own; building them a second time would fail.
+        if not self.embedding.built:
+            self.embedding.build(input_shape)
         shape = (None, None, self.embedding_dim)
         for layer in self.rnn_layers:
-            layer.build(shape)
+            layer.build(shape)  # builds its cell unless step() already has
             shape = (None, None, self.units)
-        self.head.build(shape)
+        if not self.head.built:
+            self.head.build(shape)
         self.built = True
 
     def call(self, inputs, training=False):
@@ -115,7 +130,20 @@ class CharRNN(CharLanguageModel):
         Uses the recurrent layers' cells directly (no sequence loop), eval mode.
 
         Example:
+            >>> from aigc_tf.text import CharVocab
+            >>> vocab = CharVocab("ab")
+            >>> model = CharRNN(vocab, cell="lstm", units=8)
             >>> logits, states = model.step(ops.array([vocab.start_id]), model.initial_states())
+            >>> tuple(logits.shape), [tuple(s.shape) for s in states]  # LSTM: h and c
+            ((1, 5), [(1, 8), (1, 8)])
+
+            Stepping through ``"abba"`` gives the logits of reading it in one call:
+
+            >>> ids, states = vocab.encode("abba"), model.initial_states()
+            >>> for i in ids:
+            ...     logits, states = model.step(ops.array([i]), states)
+            >>> bool(np.allclose(logits[0], model(ids[None])[0, -1], atol=1e-5))
+            True
         """
         x = self.embedding(token_ids)
         new_states, per = [], self.states_per_layer
@@ -175,7 +203,15 @@ class CharRNN(CharLanguageModel):
             ``prompt`` followed by the generated characters.
 
         Example:
-            >>> model.generate("ROMEO:", length=200, temperature=0.8, top_k=10, seed=0)
+            An untrained model writes random characters, but only characters it knows:
+
+            >>> from aigc_tf.text import CharVocab
+            >>> model = CharRNN(CharVocab("abc"), units=8)
+            >>> text = model.generate("ab", length=10, temperature=0.8, top_k=2, seed=0)
+            >>> text[:2], len(text), set(text) <= {"a", "b", "c"}
+            ('ab', 12, True)
+            >>> text == model.generate("ab", length=10, temperature=0.8, top_k=2, seed=0)
+            True
         """
         inputs = self._start_generation(prompt, length, temperature, top_k, seed)
         sample_step = self._compiled_step(top_k, greedy, stop_at_end)
@@ -200,7 +236,14 @@ class CharRNN(CharLanguageModel):
             A list of ``(character, probability)`` pairs, most likely first.
 
         Example:
-            >>> model.next_char_probabilities("ROMEO", k=3)  # e.g. [(':', 0.93), ...]
+            Only characters get probability (never ``<start>``, ``<end>`` or the unknown id),
+            even from an untrained model:
+
+            >>> from aigc_tf.text import CharVocab
+            >>> model = CharRNN(CharVocab("ab"), units=8)
+            >>> probs = model.next_char_probabilities("ab", k=2)
+            >>> sorted(char for char, _ in probs), round(sum(p for _, p in probs), 3)
+            (['a', 'b'], 1.0)
         """
         ids = np.array([[self.vocab.start_id, *self.vocab.encode(prompt).tolist()]], "int32")
         logits = self(ids, training=False)[0, -1] + self._character_logits

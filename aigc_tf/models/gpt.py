@@ -39,11 +39,19 @@ class MiniGPT(CharLanguageModel):
         **kwargs: passed to ``keras.Model`` (e.g. ``name``).
 
     Example:
-        >>> vocab = CharVocab("to be or not to be")
+        Next-character logits at every position; position ``t`` only sees characters up to
+        ``t`` (the causal mask), so two texts that start alike get the same first logits:
+
+        >>> from aigc_tf.text import CharVocab
+        >>> vocab = CharVocab("hello world!")
         >>> model = MiniGPT(vocab, context_length=16, embed_dim=32, num_heads=2, num_layers=1)
-        >>> model.compile(optimizer="adam")
-        >>> logits = model(vocab.encode("to be")[None])  # shape (1, 5, vocab.size)
-        >>> text = model.generate("to ", length=20, temperature=0.8, seed=1)
+        >>> hello, held = model(vocab.encode("hello")[None]), model(vocab.encode("held!")[None])
+        >>> tuple(hello.shape)  # (batch, time, vocab.size)
+        (1, 5, 12)
+        >>> bool(np.allclose(hello[0, :3], held[0, :3])), bool(np.allclose(hello, held))
+        (True, False)
+
+        Training and generation work as for :class:`aigc_tf.models.char_rnn.CharRNN`.
     """
 
     def __init__(
@@ -156,7 +164,17 @@ class MiniGPT(CharLanguageModel):
             ``prompt`` followed by the generated characters.
 
         Example:
-            >>> model.generate("ROMEO:", length=200, temperature=0.8, top_k=10, seed=0)
+            An untrained model with a 4-character window: the prompt is longer, so only its
+            end is read, yet the text returned begins with the whole prompt:
+
+            >>> from aigc_tf.text import CharVocab
+            >>> model = MiniGPT(CharVocab("ab"), context_length=4, embed_dim=8, num_heads=1,
+            ...                 num_layers=1)
+            >>> text = model.generate("ababab", length=6, seed=0)
+            >>> text[:6], len(text) <= 12, set(text) <= {"a", "b"}  # <end> may stop it early
+            ('ababab', True, True)
+            >>> text == model.generate("ababab", length=6, seed=0)  # same seed, same text
+            True
         """
         ids = self._start_generation(prompt, length, temperature, top_k, seed)
         sample_step = self._compiled_step(top_k, greedy)

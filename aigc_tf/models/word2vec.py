@@ -124,13 +124,22 @@ class SkipGram(keras.Model):
         **kwargs: standard ``keras.Model`` arguments.
 
     Example:
+        Kings and queens rule and reign, cats and dogs eat and sleep:
+
+        >>> text = ("the king rules. a queen rules. the cat eats. a dog eats. "
+        ...         "a king reigns. the queen reigns. a cat sleeps. the dog sleeps. ") * 30
         >>> words = tokenize_words(text)
         >>> vocab, counts = build_word_vocab(words)
-        >>> model = SkipGram(vocab, counts, embed_dim=64)
-        >>> centres, contexts = skipgram_pairs(model.encode(words), counts=counts)
-        >>> model.compile(optimizer="adam")
-        >>> model.fit(centres, contexts, batch_size=512, epochs=3)
-        >>> model.most_similar("king", k=5)
+        >>> vocab
+        ['the', 'a', 'king', 'rules', 'queen', 'cat', 'eats', 'dog', 'reigns', 'sleeps']
+        >>> model = SkipGram(vocab, counts, embed_dim=16, seed=0)
+        >>> centres, contexts = skipgram_pairs(model.encode(words), window=1)  # neighbours
+        >>> model.compile(optimizer=keras.optimizers.Adam(1e-2))
+        >>> history = model.fit(centres, contexts, batch_size=64, epochs=3, verbose=0)
+        >>> model.most_similar("king", k=1)[0][0], model.most_similar("cat", k=1)[0][0]
+        ('queen', 'dog')
+        >>> model.similarity("king", "queen") > model.similarity("king", "dog")
+        True
     """
 
     def __init__(self, vocabulary, counts, embed_dim=64, num_negatives=5, seed=None, **kwargs):
@@ -227,8 +236,13 @@ class SkipGram(keras.Model):
             A list of ``(word, cosine_similarity)`` pairs, most similar first.
 
         Example:
-            >>> model.most_similar("king", k=3)  # doctest: +SKIP
-            [('queen', 0.71), ('duke', 0.66), ('prince', 0.64)]
+            Three hand-set unit vectors: queen is 37 degrees from king, cat 90 degrees.
+
+            >>> model = SkipGram(["king", "queen", "cat"], counts=[1, 1, 1], embed_dim=2)
+            >>> model.build()
+            >>> _ = model.centre_embedding.embeddings.assign([[1, 0], [0.8, 0.6], [0, 1]])
+            >>> [(word, round(cosine, 2)) for word, cosine in model.most_similar("king", k=2)]
+            [('queen', 0.8), ('cat', 0.0)]
         """
         if not isinstance(k, int) or k < 1:
             raise ValueError(f"k must be a positive integer, got {k!r}")
