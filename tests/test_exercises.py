@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from aigc_tf.exercises import check, check_exercise
+from aigc_tf.exercises import check, check_exercise, exercise_ids
 
 
 def test_check_accepts_right_answer(capsys):
@@ -25,13 +25,22 @@ def frechet_without_cross_term(mean_a, cov_a, mean_b, cov_b):
     return float(np.sum((mean_a - mean_b) ** 2) + np.trace(cov_a + cov_b))
 
 
-def stub(*args):
+def stub(*args, **kwargs):
     raise NotImplementedError
 
 
-def test_check_exercise_counts_a_stub_as_not_attempted(capsys):
-    assert check_exercise("13.frechet_gaussians", stub) is False
+@pytest.mark.parametrize("exercise_id", exercise_ids())
+def test_every_exercise_counts_a_stub_as_not_attempted(exercise_id, capsys):
+    assert check_exercise(exercise_id, stub) is False
     assert "not attempted" in capsys.readouterr().out
+
+
+def test_every_notebook_with_checks_has_at_least_two():
+    per_notebook = {}
+    for exercise_id in exercise_ids():
+        notebook = exercise_id.split(".")[0]
+        per_notebook[notebook] = per_notebook.get(notebook, 0) + 1
+    assert min(per_notebook.values()) >= 2, per_notebook
 
 
 def test_check_exercise_passes_the_reference_answers(capsys):

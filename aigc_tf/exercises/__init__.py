@@ -93,6 +93,12 @@ def _register_all():
         importlib.import_module(f"{__name__}.{module.name}")
 
 
+def exercise_ids():
+    """The ids of every registered exercise, e.g. ``["04.gan_losses", ...]``."""
+    _register_all()
+    return sorted(_CHECKS)
+
+
 def check_exercise(exercise_id, answer):
     """Run the hidden cases of exercise ``exercise_id`` on the student's ``answer``.
 
