@@ -40,3 +40,33 @@ def test_bad_inputs():
         basics.bce_loss(basics.init_params(2, 3), np.zeros((4, 2)), np.zeros(3))
     with pytest.raises(ValueError, match="learning_rate > 0"):
         basics.train(np.zeros((4, 2)), np.zeros(4), learning_rate=0)
+
+
+def test_measured_gradients_vanish_through_sigmoids_and_survive_relu_with_he_init():
+    import keras
+
+    x, y = basics.make_xor(128, seed=0)
+
+    def shrink_per_layer(norms):
+        return (norms[0] / norms[-1]) ** (1 / (len(norms) - 1))
+
+    sigmoid = basics.hidden_gradient_norms(x, y, "sigmoid", depth=6, width=32, seeds=(0, 1))
+    relu_he = basics.hidden_gradient_norms(x, y, "relu", "he_normal", depth=6, width=32,
+                                           seeds=(0, 1))
+    relu_tiny = basics.hidden_gradient_norms(x, y, "relu", keras.initializers.RandomNormal(
+        stddev=0.01), depth=6, width=32, seeds=(0, 1))
+    assert sigmoid.shape == relu_he.shape == (6,)
+    assert shrink_per_layer(sigmoid) < 0.35          # sigmoid' <= 1/4 at Glorot scale
+    assert 0.7 < shrink_per_layer(relu_he) < 1.4      # He init keeps the scale
+    assert shrink_per_layer(relu_tiny) < 0.2          # too-small weights: ReLU vanishes too
+
+
+def test_gradient_norms_are_repeatable_and_reject_bad_settings():
+    x, y = basics.make_xor(32, seed=0)
+    first = basics.hidden_gradient_norms(x, y, "tanh", depth=3, width=8, seeds=(4,))
+    np.testing.assert_array_equal(first, basics.hidden_gradient_norms(x, y, "tanh", depth=3,
+                                                                      width=8, seeds=(4,)))
+    with pytest.raises(ValueError, match="takes no seed"):
+        basics.hidden_gradient_norms(x, y, "relu", "zeros", depth=2, width=4)
+    with pytest.raises(ValueError, match="depth >= 1"):
+        basics.hidden_gradient_norms(x, y, depth=0)

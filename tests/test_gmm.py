@@ -66,3 +66,22 @@ def test_spread_initialisation_finds_every_mode_of_the_ring():
         gmm = GaussianMixture(8, seed=seed).fit(x, max_iter=200)
         nearest = np.linalg.norm(ring_centers()[:, None] - gmm.means_[None], axis=2).min(axis=1)
         assert nearest.max() < 0.1
+
+
+def test_responsibilities_are_the_posterior_over_components():
+    from scipy.stats import multivariate_normal
+
+    x, _ = _three_blobs(seed=2)
+    gmm = GaussianMixture(3, seed=0).fit(x, max_iter=20)
+    resp = gmm.predict_proba(x[:10])
+    components = zip(gmm.weights_, gmm.means_, gmm.covariances_, strict=True)
+    joint = np.stack([w * multivariate_normal(m, c).pdf(x[:10]) for w, m, c in components], axis=1)
+    np.testing.assert_allclose(resp, joint / joint.sum(axis=1, keepdims=True), atol=1e-10)
+    np.testing.assert_array_equal(resp.argmax(axis=1), gmm.predict(x[:10]))
+
+
+def test_fits_one_dimensional_data():
+    x = np.array([[-2.0], [-1.0], [1.0], [2.0]])
+    gmm = GaussianMixture(2).fit(x, max_iter=20)
+    np.testing.assert_allclose(np.sort(gmm.means_.ravel()), [-1.5, 1.5], atol=1e-4)
+    assert gmm.covariances_.shape == (2, 1, 1)

@@ -49,7 +49,8 @@ class GaussianMixture:
         starts with two modes in one component; shared covariances and equal weights."""
         seeds = clustering.kmeans_plus_plus(x, self.n_components, np.random.default_rng(self.seed))
         self.means_ = clustering.lloyd(x, seeds)
-        self.covariances_ = np.repeat(np.cov(x.T, bias=True)[None], self.n_components, axis=0)
+        covariance = np.atleast_2d(np.cov(x.T, bias=True))  # np.cov gives a scalar in 1-D
+        self.covariances_ = np.repeat(covariance[None], self.n_components, axis=0)
         self.weights_ = np.full(self.n_components, 1.0 / self.n_components)
 
     def _component_log_densities(self, x):
@@ -108,6 +109,18 @@ class GaussianMixture:
     def score(self, x):
         """Mean log-likelihood per point."""
         return float(self.score_samples(x).mean())
+
+    def predict_proba(self, x):
+        """Responsibilities ``r_nk`` (the E-step): each row's posterior over the components.
+
+        Example:
+            >>> gmm = GaussianMixture(2).fit([[-2.0], [-1.0], [1.0], [2.0]], max_iter=20)
+            >>> gmm.means_.round(2).ravel().tolist()
+            [1.5, -1.5]
+            >>> gmm.predict_proba([[2.0], [0.0]]).round(2).tolist()  # halfway: shared equally
+            [[1.0, 0.0], [0.5, 0.5]]
+        """
+        return self._e_step(self._check_x(x))[0]
 
     def predict(self, x):
         """Most responsible component for each row."""
