@@ -146,3 +146,62 @@ def set_memory_gate_bias(layer, bias):
         values[..., :units] = 0.0
         values.reshape(-1, 3 * units)[0, :units] = bias
     cell.bias.assign(values)
+
+
+def _keep_gate_columns(cell):
+    """Column slice of the keep gate in the cell's packed weights, and its bias vector."""
+    units = cell.units
+    if isinstance(cell, keras.layers.LSTMCell):
+        columns = slice(units, 2 * units)  # gate order: input, forget, candidate, output
+    else:
+        columns = slice(0, units)  # GRU: update gate z first
+    if not cell.use_bias:
+        return columns, 0.0
+    bias = cell.bias[columns] if len(cell.bias.shape) == 1 else ops.sum(cell.bias[:, columns], 0)
+    return columns, bias
+
+
+def keep_gate_values(layer, inputs):
+    """The keep gate's activation at every step: LSTM forget gate ``f_t``, GRU update gate ``z_t``.
+
+    It is the factor by which the cell keeps its old state (``c_t = f_t c_{t-1} + ...``,
+    ``h_t = z_t h_{t-1} + ...``), so the gradient along that path shrinks by about its value
+    per step. Keras starts an LSTM's forget-gate bias at 1 (``unit_forget_bias=True``) and a
+    GRU's biases at 0, so a fresh LSTM keeps about ``sigmoid(1) = 0.73`` and a fresh GRU
+    about ``sigmoid(0) = 0.5`` of its state per step (the inputs move the gates around that).
+
+    Args:
+        layer: a ``keras.layers.LSTM`` or ``keras.layers.GRU`` layer (built here if needed).
+        inputs: float array of shape ``(batch, time, features)``.
+
+    Returns:
+        NumPy array ``(batch, time, units)`` of gate values in (0, 1).
+
+    Example:
+        On zero inputs the first step's gates are the sigmoid of their initial biases:
+
+        >>> x = np.zeros((1, 3, 4), "float32")
+        >>> lstm, gru = keras.layers.LSTM(2), keras.layers.GRU(2)
+        >>> [round(float(keep_gate_values(cell, x)[0, 0, 0]), 2) for cell in (lstm, gru)]
+        [0.73, 0.5]
+    """
+    cell = getattr(layer, "cell", None)
+    if not isinstance(cell, (keras.layers.LSTMCell, keras.layers.GRUCell)):
+        raise ValueError(f"expected an LSTM or GRU layer, got {layer!r}")
+    inputs = ops.convert_to_tensor(inputs, "float32")
+    if len(inputs.shape) != 3:
+        raise ValueError(f"inputs must have shape (batch, time, features), got {inputs.shape}")
+    if not layer.built:
+        layer.build(inputs.shape)
+    columns, bias = _keep_gate_columns(cell)
+    batch = ops.shape(inputs)[0]
+    states = [ops.zeros((batch, cell.units))] * (2 if isinstance(cell, keras.layers.LSTMCell)
+                                                 else 1)
+    gates = []
+    for step in range(inputs.shape[1]):
+        x = inputs[:, step]
+        pre_activation = (ops.matmul(x, cell.kernel[:, columns])
+                          + ops.matmul(states[0], cell.recurrent_kernel[:, columns]) + bias)
+        gates.append(cell.recurrent_activation(pre_activation))
+        _, states = cell(x, states)
+    return ops.convert_to_numpy(ops.stack(gates, axis=1))
