@@ -3,13 +3,15 @@
 * :class:`SampleSnapshots` keeps what a sampler produces for fixed inputs every few epochs;
 * :class:`SampleGrid` also tiles image samples into a grid, saves one PNG per epoch and an
   animated GIF at the end. Any ``generate(noise)``-like callable works (GAN, VAE decoder,
-  diffusion sampler); by default it calls ``model.generate``.
+  diffusion sampler); by default it calls ``model.generate``, whose images are in [0, 1]
+  for every image model of the course.
 * :class:`GradientNormLogger` records the gradient norms of a GAN's two networks;
 * :class:`TimeBudget` stops training after a wall-clock budget, with a learning-rate
   warm-up and decay paced by the clock.
 """
 
 import time
+import warnings
 from pathlib import Path
 
 import keras
@@ -59,7 +61,8 @@ class SampleSnapshots(keras.callbacks.Callback):
     """Record ``sample_fn(*inputs)`` before training and every ``every`` epochs.
 
     Args:
-        inputs: fixed sampler inputs (e.g. noise), or a tuple of them (e.g. noise and labels).
+        inputs: fixed sampler inputs (e.g. noise), a tuple of them (positional arguments)
+            or a dict (keyword arguments, e.g. ``{"labels": labels, "z": noise}``).
         sample_fn: callable returning samples; default ``self.model.generate``.
         every: record every this many epochs.
 
@@ -86,7 +89,10 @@ class SampleSnapshots(keras.callbacks.Callback):
         super().__init__()
         if every < 1:
             raise ValueError(f"every must be >= 1, got {every}")
-        self.inputs = inputs if isinstance(inputs, tuple) else (inputs,)
+        if isinstance(inputs, dict):
+            self.args, self.kwargs = (), dict(inputs)
+        else:
+            self.args, self.kwargs = (inputs if isinstance(inputs, tuple) else (inputs,)), {}
         self.sample_fn = sample_fn
         self.every = every
         self.epochs = []
@@ -95,7 +101,7 @@ class SampleSnapshots(keras.callbacks.Callback):
     def _record(self, epoch):
         sample_fn = self.sample_fn or self.model.generate
         self.epochs.append(epoch)
-        self.samples.append(np.asarray(sample_fn(*self.inputs)))
+        self.samples.append(np.asarray(sample_fn(*self.args, **self.kwargs)))
 
     def on_train_begin(self, logs=None):
         if not self.epochs:
@@ -110,11 +116,12 @@ class SampleGrid(SampleSnapshots):
     """Render a fixed-input sample grid each epoch; PNG per epoch, GIF at the end.
 
     Args:
-        inputs: fixed sampler inputs (e.g. noise), or a tuple of them (noise, labels).
+        inputs: fixed sampler inputs, as for :class:`SampleSnapshots`: e.g. noise for a GAN,
+            ``{"labels": labels, "z": noise}`` for a conditional one.
         sample_fn: callable returning images; default ``self.model.generate``.
         out_dir: folder for ``epoch_XXX.png`` files and the GIF (None: keep frames in memory).
         every: render every this many epochs.
-        value_range: pixel range of the samples.
+        value_range: pixel range of the samples ([0, 1]: what ``model.generate`` returns).
         ncols: images per grid row.
         scale: integer upscaling of the saved images.
         gif_name: file name of the GIF written at the end of training.
@@ -130,13 +137,14 @@ class SampleGrid(SampleSnapshots):
         Any sampler works; here 20 random 8x8 "images", rendered before training starts:
 
         >>> noise = np.random.default_rng(0).normal(size=(20, 64))
-        >>> grid = SampleGrid(noise, sample_fn=lambda z: np.tanh(z).reshape(-1, 8, 8, 1))
+        >>> grid = SampleGrid(noise, sample_fn=lambda z: np.tanh(z).reshape(-1, 8, 8, 1),
+        ...                   value_range=(-1, 1))
         >>> grid.on_train_begin()  # what fit calls first
         >>> len(grid.frames), grid.frames[0].shape  # 2 rows of 10 with 1-pixel gaps, scale 2
         (1, (34, 178))
     """
 
-    def __init__(self, inputs, sample_fn=None, out_dir=None, every=1, value_range=(-1, 1),
+    def __init__(self, inputs, sample_fn=None, out_dir=None, every=1, value_range=(0, 1),
                  ncols=10, scale=2, gif_name="samples.gif", fps=4):
         super().__init__(inputs, sample_fn=sample_fn, every=every)
         self.out_dir = Path(out_dir) if out_dir is not None else None
@@ -219,15 +227,31 @@ class GradientNormLogger(keras.callbacks.Callback):
             self._measure()
 
 
+def _optimizers(model):
+    """The optimizers that train ``model``: a GAN's two, else ``model.optimizer``."""
+    pair = [getattr(model, name, None) for name in ("d_optimizer", "g_optimizer")]
+    return [opt for opt in pair if opt is not None] or [model.optimizer]
+
+
 class TimeBudget(keras.callbacks.Callback):
     """Stop ``fit`` after a wall-clock budget, shaping the learning rate on the way.
 
     A fixed time (not a fixed number of epochs) is the fair budget on a shared CPU. As the
-    budget is used up (fraction ``u`` of ``seconds``) the learning rate of
-    ``model.optimizer`` follows the starting value ``lr0`` times a factor that rises
-    linearly from 0 to 1 during the first ``warmup_fraction`` of the time (Transformers
-    need this), then falls linearly to ``final_lr_fraction`` -- annealing lowers the final
-    loss of a short run. Pass ``final_lr_fraction=1`` and no warm-up to only stop on time.
+    budget is used up (fraction ``u`` of ``seconds``) the learning rate of each optimizer
+    (``model.optimizer``, or a GAN's ``d_optimizer`` and ``g_optimizer``) follows its base
+    rate ``lr0`` times a factor that rises linearly from 0 to 1 during the first
+    ``warmup_fraction`` of the time (Transformers need this), then falls linearly to
+    ``final_lr_fraction`` -- annealing lowers the final loss of a short run. Pass
+    ``final_lr_fraction=1`` and no warm-up to only stop on time.
+
+    The base rates are read once, when ``fit`` first starts, and put back when it ends, so
+    successive ``fit`` calls (with this callback or a new one) start from the same rates
+    instead of compounding the decay. An optimizer driven by a
+    ``keras.optimizers.schedules.LearningRateSchedule`` keeps its schedule: its rate is not
+    shaped (a warning says so) and the budget only stops training.
+
+    Put it before ``keras.callbacks.BackupAndRestore`` in the callback list: it then reads the
+    base rates before a resumed run restores the optimizers' (already shaped) state.
 
     Args:
         seconds: training time budget (validation time included).
@@ -239,6 +263,7 @@ class TimeBudget(keras.callbacks.Callback):
         epoch_seconds: wall-clock seconds since the start of ``fit`` at the end of each epoch.
         epoch_steps: training steps run by the end of each epoch (the last epoch may be cut
             short by the budget).
+        lr_factor_used: the last learning-rate factor applied.
 
     Example:
         The learning-rate factor over the budget, with a 20% warm-up:
@@ -247,7 +272,8 @@ class TimeBudget(keras.callbacks.Callback):
         >>> [round(schedule.lr_factor(used), 2) for used in (0, 0.1, 0.2, 0.6, 1)]
         [0.0, 0.5, 1.0, 0.55, 0.1]
 
-        A ``fit`` asked for 10,000 epochs stops after one second instead:
+        A ``fit`` asked for 10,000 epochs stops after one second instead, with the learning
+        rate decayed to 0.1 of its base by the end, then set back to the base:
 
         >>> model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
         >>> model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
@@ -256,8 +282,8 @@ class TimeBudget(keras.callbacks.Callback):
         >>> history = model.fit(x, x, epochs=10_000, callbacks=[budget], verbose=0)
         >>> len(history.epoch) < 10_000, budget.epoch_seconds[-1] >= 1.0
         (True, True)
-        >>> round(float(model.optimizer.learning_rate), 6)  # decayed to 0.1 x 0.01
-        0.001
+        >>> round(budget.lr_factor_used, 6), round(float(model.optimizer.learning_rate), 6)
+        (0.1, 0.01)
     """
 
     def __init__(self, seconds, final_lr_fraction=0.1, warmup_fraction=0.0):
@@ -274,6 +300,8 @@ class TimeBudget(keras.callbacks.Callback):
         self.steps = 0
         self.epoch_seconds = []
         self.epoch_steps = []
+        self.lr_factor_used = None
+        self._base_rates = None  # [(learning-rate variable, base rate)], read on first use
 
     @property
     def shapes_learning_rate(self):
@@ -286,18 +314,33 @@ class TimeBudget(keras.callbacks.Callback):
         decay = (used - self.warmup_fraction) / (1 - self.warmup_fraction)
         return 1.0 - (1.0 - self.final_lr_fraction) * min(1.0, decay)
 
+    def _read_base_rates(self):
+        rates = []
+        for optimizer in _optimizers(self.model):
+            rate = optimizer.learning_rate
+            if isinstance(rate, keras.Variable):
+                rates.append((rate, float(keras.ops.convert_to_numpy(rate))))
+            else:
+                warnings.warn(
+                    f"TimeBudget does not shape the learning rate of {type(optimizer).__name__}"
+                    ": it follows its own schedule; the budget only stops training",
+                    stacklevel=3)
+        return rates
+
     def on_train_begin(self, logs=None):
         self.start = time.perf_counter()
         self.steps = 0
         self.epoch_seconds = []
         self.epoch_steps = []
         if self.shapes_learning_rate:
-            self.initial_lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+            if self._base_rates is None:
+                self._base_rates = self._read_base_rates()
             self._set_lr(0.0)
 
     def _set_lr(self, used):
-        factor = max(self.lr_factor(used), 1e-3)  # never exactly 0 during warm-up
-        self.model.optimizer.learning_rate.assign(self.initial_lr * factor)
+        self.lr_factor_used = max(self.lr_factor(used), 1e-3)  # never exactly 0 in warm-up
+        for variable, base in self._base_rates:
+            variable.assign(base * self.lr_factor_used)
 
     def on_train_batch_end(self, batch, logs=None):
         self.steps += 1
@@ -310,3 +353,7 @@ class TimeBudget(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         self.epoch_seconds.append(time.perf_counter() - self.start)
         self.epoch_steps.append(self.steps)
+
+    def on_train_end(self, logs=None):
+        for variable, base in self._base_rates or ():
+            variable.assign(base)

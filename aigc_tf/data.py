@@ -21,6 +21,8 @@ OFFLINE_TEST_SIZE = 1000
 SPLITS = ("train", "test", "all")
 VALUE_RANGES = {(0, 1): "[0, 1]", (-1, 1): "[-1, 1]", (0, 255): "[0, 255]"}
 DATASETS = ("mnist", "ring", "grid")
+#: How far values may stray outside a declared range, as a share of its width (rounding).
+RANGE_TOLERANCE = 1e-3
 
 
 def _check_choice(value, choices, what):
@@ -53,18 +55,134 @@ def scale_images(images, value_range=(0, 1)):
     return rescale(images, (0, 255), value_range)
 
 
-def check_images(images, shape=MNIST_SHAPE, name="images"):
-    """Raise ``ValueError`` unless ``images`` is a batch of shape ``(N, *shape)``."""
-    actual = tuple(np.shape(images))
-    if len(actual) != len(shape) + 1 or actual[1:] != tuple(shape):
+def _holds(value_range, low, high):
+    slack = RANGE_TOLERANCE * (value_range[1] - value_range[0])
+    return value_range[0] - slack <= low and high <= value_range[1] + slack
+
+
+def _check_value_range(values, value_range, name, why, hint):
+    low, high = float(values.min()), float(values.max())
+    if _holds(value_range, low, high):
+        return
+    if hint is None:
+        known = sorted(VALUE_RANGES, key=lambda r: r[1] - r[0])  # the narrowest that fits
+        source = next((r for r in known if _holds(r, low, high)), None)
+        hint = (f"; rescale it first, e.g. aigc_tf.data.rescale(x, {source}, {value_range})"
+                if source and source != value_range else "; rescale it first")
+    raise ValueError(
+        f"{name}: values lie in [{low:g}, {high:g}], outside value_range {value_range}{why}"
+        f"{hint}"
+    )
+
+
+def _shape_hint(actual, expected):
+    if actual == expected[:-1]:
+        return "; add a channel axis with x[..., None]"
+    if len(actual) == len(expected) > 1 and actual[:-1] == expected[:-1]:
+        channels = expected[-1]
+        return f"; check the channel axis (expected {channels} channel{'s' * (channels != 1)})"
+    return ""
+
+
+def check_images(images, shape=MNIST_SHAPE, name="images", value_range=None, why="",
+                 hint=None):
+    """Check a batch before a model or a metric uses it; one clear ``ValueError`` per problem.
+
+    The checks, in order: the batch has shape ``(N, *shape)``; it is not empty; it holds no
+    NaN or infinite value; and, if ``value_range`` is given, every value lies in that range
+    (within ``RANGE_TOLERANCE``). Any per-sample ``shape`` works, e.g. ``(2,)`` for 2-D points.
+
+    Args:
+        images: array-like batch (NumPy array, tensor, nested lists).
+        shape: expected shape of one sample.
+        name: what to call the batch in the message (e.g. ``"real data"``).
+        value_range: ``(low, high)`` the values must lie in, or None to skip that check.
+        why: text after the range in the error, saying where the range comes from.
+        hint: text ending the range error (default: how to rescale the data).
+
+    Returns:
+        The batch as a NumPy array.
+
+    Example:
+        >>> check_images(np.zeros((2, 28, 28, 1)), value_range=(-1, 1)).shape
+        (2, 28, 28, 1)
+        >>> check_images(np.full((2, 28, 28, 1), 255.0), value_range=(0, 1))
+        Traceback (most recent call last):
+            ...
+        ValueError: images: values lie in [255, 255], outside value_range (0, 1); rescale it
+        first, e.g. aigc_tf.data.rescale(x, (0, 255), (0, 1))
+        >>> check_images(np.zeros((0, 2)), shape=(2,), name="points")
+        Traceback (most recent call last):
+            ...
+        ValueError: points: the batch is empty; expected at least one sample of shape (2,)
+    """
+    array = np.asarray(images)
+    actual, shape = array.shape, tuple(shape)
+    if len(actual) != len(shape) + 1 or actual[1:] != shape:
         raise ValueError(
             f"{name} must have shape (N, {', '.join(map(str, shape))}), got {actual}"
-            + (
-                "; add a channel axis with x[..., None]"
-                if actual[1:] == tuple(shape[:-1])
-                else ""
-            )
+            + _shape_hint(actual[1:], shape)
         )
+    if array.size == 0:
+        raise ValueError(f"{name}: the batch is empty; expected at least one sample of shape "
+                         f"{shape}")
+    if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
+        raise ValueError(f"{name} must hold real numbers, got dtype {array.dtype}")
+    if not np.isfinite(array).all():
+        bad = int(array.size - np.isfinite(array).sum())
+        raise ValueError(f"{name}: {bad:,} of {array.size:,} values are NaN or infinite")
+    if value_range is not None:
+        _check_value_range(array, tuple(value_range), name, why, hint)
+    return array
+
+
+def check_count(n, name="n"):
+    """Return ``n`` as an int, or raise ``ValueError`` unless it is an integer >= 1."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {n!r}")
+    return int(n)
+
+
+def as_labels(labels, num_classes, count=None, name="labels"):
+    """Integer class labels ``(N,)`` from integers or one-hot rows, checked against the classes.
+
+    Args:
+        labels: integer labels ``(N,)`` in ``[0, num_classes)``, or one-hot rows
+            ``(N, num_classes)``.
+        num_classes: number of classes.
+        count: the number of labels required (None: any number >= 1).
+        name: what to call the labels in the message.
+
+    Returns:
+        An int32 NumPy array of shape ``(N,)``.
+
+    Example:
+        >>> as_labels([3, 0], num_classes=10).tolist()
+        [3, 0]
+        >>> as_labels(np.eye(3)[[2, 1]], num_classes=3).tolist()  # one-hot rows
+        [2, 1]
+        >>> as_labels([3, 10], num_classes=10)
+        Traceback (most recent call last):
+            ...
+        ValueError: labels must be in [0, 10), got values from 3 to 10
+    """
+    array = np.asarray(labels)
+    if array.ndim == 2 and array.shape[1] == num_classes and array.size:
+        if not np.all((array == 0) | (array == 1)) or not np.all(array.sum(axis=1) == 1):
+            raise ValueError(f"one-hot {name} must hold a single 1 per row")
+        array = array.argmax(axis=1)
+    expected = "(N,)" if count is None else f"({count},)"
+    if array.ndim != 1 or (count is not None and len(array) != count):
+        raise ValueError(f"{name} must have shape {expected} (or one-hot (N, {num_classes})), "
+                         f"got {array.shape}")
+    if array.size == 0:
+        raise ValueError(f"{name} is empty; expected at least one label")
+    if not np.issubdtype(array.dtype, np.integer):
+        raise ValueError(f"{name} must be integers, got dtype {array.dtype}")
+    if array.min() < 0 or array.max() >= num_classes:
+        raise ValueError(f"{name} must be in [0, {num_classes}), got values from "
+                         f"{array.min()} to {array.max()}")
+    return array.astype("int32")
 
 
 def sha256_of(path):

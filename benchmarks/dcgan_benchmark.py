@@ -249,7 +249,7 @@ def main(argv=None):
     steps, rate = reference.train(images, budget_seconds=args.budget_seconds)
     samples = reference.generator(gaussian_noise(args.samples, TUTORIAL_LATENT), training=False)
     rows.append(("tutorial recipe (bs 256, Adam 1e-4)", steps, rate,
-                 keras.ops.convert_to_numpy(samples)))
+                 (keras.ops.convert_to_numpy(samples) + 1.0) / 2.0))  # tanh [-1, 1] -> [0, 1]
 
     config.set_seed(0)
     gan = our_gan(build_dcgan_generator(latent_dim=64), build_dcgan_discriminator(), 2e-4, 0.5)
@@ -266,7 +266,7 @@ def main(argv=None):
           f"({args.samples} samples each):")
     print(f"  {'recipe':38s} {'steps':>6s} {'img/s':>7s}  metric suite")
     for name, steps, rate, samples in rows:
-        suite = evaluate_images(samples, value_range=(-1, 1))
+        suite = evaluate_images(samples, value_range=(0, 1))
         print(f"  {name:38s} {steps:6d} {rate:7.1f}  {suite['summary']}")
     return 0
 

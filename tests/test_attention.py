@@ -21,6 +21,44 @@ def test_causal_mask_is_lower_triangular():
     np.testing.assert_array_equal(np.asarray(causal_mask(4)), np.tril(np.ones((4, 4), bool)))
 
 
+def test_causal_layers_run_on_a_length_unknown_when_the_graph_is_built():
+    import tensorflow as tf
+
+    block = TransformerBlock(embed_dim=16, num_heads=4, ff_dim=32)
+    x = _random(1, 6, 16)
+    expected = np.asarray(block(x))
+
+    @tf.function(input_signature=[tf.TensorSpec((None, None, 16), tf.float32)])
+    def run(inputs):
+        assert inputs.shape[1] is None  # the length is a tensor inside the graph
+        return block(inputs)
+
+    np.testing.assert_allclose(np.asarray(run(x)), expected, rtol=1e-5, atol=1e-6)
+    mask = tf.function(lambda n: causal_mask(n))(tf.constant(3))
+    np.testing.assert_array_equal(np.asarray(mask), np.tril(np.ones((3, 3), bool)))
+
+
+def test_attention_with_a_cache_equals_attention_on_the_whole_sequence():
+    block = TransformerBlock(embed_dim=16, num_heads=4, ff_dim=32)
+    x = _random(2, 7, 16)
+    whole = np.asarray(block(x))
+    cache = block.initial_cache(batch_size=2, max_length=9)  # room to spare: masked out
+    pieces = []
+    for start, stop in ((0, 4), (4, 5), (5, 7)):  # a prompt, then one position at a time
+        out, cache = block.call_with_cache(x[:, start:stop], cache, start)
+        pieces.append(np.asarray(out))
+    np.testing.assert_allclose(np.concatenate(pieces, axis=1), whole, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="needs causal attention"):
+        MultiHeadSelfAttention(2, 8).call_with_cache(x, cache, 0)
+
+
+def test_position_embedding_can_start_later():
+    emb = TokenAndPositionEmbedding(vocab_size=10, max_length=8, embed_dim=4)
+    tokens = np.array([[1, 2, 3, 4]], "int32")
+    np.testing.assert_allclose(np.asarray(emb(tokens[:, 2:], start_position=2)),
+                               np.asarray(emb(tokens))[:, 2:], atol=1e-6)
+
+
 def test_attention_matches_numpy_formula():
     q, k, v = _random(3, 4), _random(5, 4, seed=1), _random(5, 2, seed=2)
     scores = q @ k.T / np.sqrt(4)
@@ -97,6 +135,8 @@ def test_bad_inputs_raise_clear_errors():
         TransformerBlock(embed_dim=10, num_heads=4, ff_dim=8)
     with pytest.raises(ValueError, match="length"):
         causal_mask(0)
+    with pytest.raises(ValueError, match="length"):
+        causal_mask(2.5)
     with pytest.raises(ValueError, match="d_k"):
         scaled_dot_product_attention(_random(2, 3), _random(2, 4), _random(2, 4))
     with pytest.raises(ValueError, match="max_length"):

@@ -101,8 +101,39 @@ def test_check_images_explains_missing_channel():
     data.check_images(np.zeros((2, 28, 28, 1)))
     with pytest.raises(ValueError, match=r"\(N, 28, 28, 1\).*add a channel axis"):
         data.check_images(np.zeros((2, 28, 28)))
-    with pytest.raises(ValueError, match=r"got \(2, 28, 28, 3\)"):
+    with pytest.raises(ValueError, match=r"got \(2, 28, 28, 3\); check the channel axis"):
         data.check_images(np.zeros((2, 28, 28, 3)))
+
+
+@pytest.mark.parametrize(("batch", "kwargs", "match"), [
+    (np.zeros((0, 28, 28, 1)), {}, "images: the batch is empty"),
+    (np.full((2, 28, 28, 1), np.nan), {}, "images: 1,568 of 1,568 values are NaN or infinite"),
+    (np.array([[0.0, np.inf]]), {"shape": (2,), "name": "points"}, "points: 1 of 2 values"),
+    (np.full((2, 28, 28, 1), "a"), {}, "must hold real numbers"),
+    (np.full((2, 28, 28, 1), 255.0), {"value_range": (0, 1)},
+     r"lie in \[255, 255\], outside value_range \(0, 1\); rescale it first, "
+     r"e\.g\. aigc_tf\.data\.rescale\(x, \(0, 255\), \(0, 1\)\)"),
+    (np.full((2, 28, 28, 1), -0.5), {"value_range": (0, 1), "why": " (sigmoid)", "hint": "!"},
+     r"outside value_range \(0, 1\) \(sigmoid\)!$"),
+])
+def test_check_images_names_each_problem(batch, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        data.check_images(batch, **kwargs)
+
+
+def test_check_images_accepts_rounding_at_the_range_edges():
+    edges = np.array([[-1.0005, 1.0005]], "float32")
+    np.testing.assert_array_equal(data.check_images(edges, (2,), value_range=(-1, 1)), edges)
+    with pytest.raises(ValueError, match="outside value_range"):
+        data.check_images(edges * 1.01, (2,), value_range=(-1, 1))
+
+
+def test_as_labels_accepts_integers_and_one_hot_rows():
+    np.testing.assert_array_equal(data.as_labels(np.array([1, 0, 2]), 3), [1, 0, 2])
+    np.testing.assert_array_equal(data.as_labels(np.eye(3)[[2, 2, 0]], 3), [2, 2, 0])
+    assert data.as_labels([4], 5).dtype == np.int32
+    with pytest.raises(ValueError, match=r"labels must have shape \(2,\)"):
+        data.as_labels([1, 2, 3], 5, count=2)
 
 
 def test_rescale_round_trip():

@@ -137,8 +137,9 @@ def test_conditional_train_step_and_generate():
     logs = cgan.fit(_images(), labels, batch_size=8, epochs=1, verbose=0).history
     assert _changed(g_before, cgan.generator) and _changed(d_before, cgan.discriminator)
     assert np.isfinite(logs["d_loss"][-1]) and np.isfinite(logs["g_loss"][-1])
-    samples = cgan.sample(labels[:3], seed=0)
-    assert samples.shape == (3, 28, 28, 1) and np.abs(samples).max() <= 1
+    samples = cgan.generate(labels[:3], seed=0)
+    assert samples.shape == (3, 28, 28, 1) and samples.min() >= 0 and samples.max() <= 1
+    np.testing.assert_array_equal(cgan.sample(3, seed=0), cgan.generate([0, 1, 2], seed=0))
 
 
 def test_losses_match_formulas():
@@ -177,13 +178,15 @@ def test_save_load_round_trip(tmp_path, conditional):
     gan = _tiny_dcgan(num_classes=10 if conditional else None, cls=cls, loss="wgan_gp",
                       update="simultaneous")
     noise = RNG.standard_normal((4, 8)).astype("float32")
-    args = (noise, np.array([0, 3, 5, 9])) if conditional else (noise,)
+    args = ([0, 3, 5, 9],) if conditional else (noise,)
+    kwargs = {"z": noise} if conditional else {}
     path = tmp_path / "gan.keras"
     gan.save(path)
     loaded = keras.models.load_model(path)
     assert type(loaded) is cls and loaded.loss_name == "wgan_gp"
     assert loaded.update == "simultaneous"
-    np.testing.assert_allclose(loaded.generate(*args), gan.generate(*args), atol=1e-6)
+    np.testing.assert_allclose(loaded.generate(*args, **kwargs), gan.generate(*args, **kwargs),
+                               atol=1e-6)
     assert loaded.d_optimizer.get_config()["beta_1"] == 0.5
 
 
@@ -210,7 +213,7 @@ def test_self_conditioned_gan_clusters_trains_and_samples_by_share():
     rng = np.random.default_rng(5)
     rng.choice(2, size=4, p=[0.0, 1.0])
     noise = rng.standard_normal((4, 8)).astype("float32")
-    np.testing.assert_allclose(gan.sample(4, seed=5), gan.generate(noise, np.ones(4, "int32")),
+    np.testing.assert_allclose(gan.sample(4, seed=5), gan.generate(np.ones(4, "int32"), z=noise),
                                atol=1e-6)
 
 
@@ -250,12 +253,25 @@ def test_bad_inputs_raise_clear_errors():
     gan = _tiny_dcgan()
     with pytest.raises(ValueError, match="check the channel axis"):
         gan.fit(np.zeros((8, 28, 28, 3), "float32"), epochs=1, verbose=0)
-    with pytest.raises(ValueError, match=r"lies in \[0, 255\].*rescale"):
+    with pytest.raises(ValueError, match=r"lie in \[0, 255\].*tanh.*rescale"):
         gan.fit(np.linspace(0, 255, 8 * 784, dtype="float32").reshape(8, 28, 28, 1), verbose=0)
-    with pytest.raises(ValueError, match="lies in"):
+    with pytest.raises(ValueError, match="lie in"):
         gan.fit(data.make_dataset(np.full((8, 28, 28, 1), 3.0, "float32"), 4), verbose=0)
+    with pytest.raises(ValueError, match="batch is empty"):
+        gan.fit(np.zeros((0, 28, 28, 1), "float32"), verbose=0)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        gan.fit(np.full((8, 28, 28, 1), np.nan, "float32"), verbose=0)
+    cgan = _tiny_dcgan(num_classes=10, cls=ConditionalGAN)
     with pytest.raises(ValueError, match=r"\(images, labels\)"):
-        _tiny_dcgan(num_classes=10, cls=ConditionalGAN).fit(_images(8), epochs=1, verbose=0)
+        cgan.fit(_images(8), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"labels must be in \[0, 10\)"):
+        cgan.fit(_images(8), np.arange(8) + 3, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"z must have shape \(N, 8\)"):
+        cgan.generate([1, 2], z=np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="n must be an integer >= 1"):
+        cgan.sample(0)
+    with pytest.raises(ValueError, match="pass num_classes"):
+        ConditionalGAN(build_mlp_generator(), build_mlp_discriminator())
 
 
 def test_sample_grid_writes_pngs_and_gif(tmp_path):

@@ -54,6 +54,31 @@ def test_generate_is_reproducible_and_crops_long_text(trained):
     assert model.generate(long_prompt, length=4, seed=0).startswith(long_prompt)
 
 
+def _both_ways(model, *args, **kwargs):
+    """The text of ``generate`` with the key/value cache and with full recomputation."""
+    try:
+        model.use_kv_cache = True
+        cached = model.generate(*args, **kwargs)
+        model.use_kv_cache = False
+        return cached, model.generate(*args, **kwargs)
+    finally:
+        model.use_kv_cache = True
+
+
+# One sampling setting (a compiled function each): a high temperature makes the texts
+# diverge at once if a single logit differs.
+@pytest.mark.parametrize(("prompt", "length", "seed"), [
+    ("to be", 3 * CONTEXT, 3),  # context shifts at 16, 24, 32, ... characters
+    ("", CONTEXT, 5),
+    (TEXT[: 2 * CONTEXT], CONTEXT + 3, 11),  # prompt longer than the window
+])
+def test_key_value_cache_gives_the_text_of_full_recomputation(trained, prompt, length, seed):
+    model, _ = trained
+    cached, recomputed = _both_ways(model, prompt, length, temperature=1.5, seed=seed)
+    assert len(cached) == len(prompt) + length
+    assert cached == recomputed  # token for token
+
+
 def test_greedy_continues_the_memorised_text(trained):
     model, _ = trained
     assert model.generate("to be, or not", length=8, greedy=True) == "to be, or not to be: "

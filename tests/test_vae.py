@@ -161,6 +161,15 @@ def test_bad_inputs_raise_clear_errors(trained_vae):
         trained_vae.encode(np.zeros((2, 28, 28), "float32"))
     with pytest.raises(ValueError, match=r"images must have shape"):
         trained_vae.fit(np.zeros((4, 32, 32, 1), "float32"), verbose=0)
+    pixels = np.full((4, 28, 28, 1), 255.0, "float32")
+    with pytest.raises(ValueError, match=r"outside value_range \(0, 1\).*sigmoid.*rescale"):
+        trained_vae.fit(pixels, verbose=0)
+    with pytest.raises(ValueError, match=r"outside value_range \(0, 1\)"):
+        trained_vae.evaluate(data.make_dataset(pixels, 2), verbose=0)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        trained_vae.encode(np.full((2, 28, 28, 1), np.nan, "float32"))
+    with pytest.raises(ValueError, match="batch is empty"):
+        trained_vae.log_likelihood(np.zeros((0, 28, 28, 1), "float32"))
     with pytest.raises(ValueError, match=r"z must have shape \(N, 4\)"):
         trained_vae.decode(np.zeros((2, 3)))
     with pytest.raises(ValueError, match="k must be a positive integer"):

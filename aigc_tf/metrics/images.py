@@ -74,19 +74,9 @@ def _as_classes(classes, count, name, num_classes=NUM_CLASSES):
 
 def _as_unit_pixels(images, value_range, name="images"):
     """Check a batch of MNIST-shaped images and return it in [0, 1] as float32."""
-    data.check_images(images, name=name)
-    if len(images) == 0:
-        raise ValueError(f"{name} is empty; expected at least one image")
-    raw = np.asarray(images)
-    if not np.all(np.isfinite(raw)):
-        raise ValueError(f"{name} must be finite, but contains NaN or inf")
-    unit = data.rescale(raw, value_range, (0, 1))
-    if unit.min() < -RANGE_TOLERANCE or unit.max() > 1 + RANGE_TOLERANCE:
-        raise ValueError(
-            f"{name} must lie in the declared value_range {tuple(value_range)}, got values "
-            f"from {raw.min():.3g} to {raw.max():.3g}; pass the value_range your images use"
-        )
-    return unit.clip(0, 1)
+    raw = data.check_images(images, name=name, value_range=value_range,
+                            hint="; pass the value_range your images use")
+    return data.rescale(raw, value_range, (0, 1)).clip(0, 1)
 
 
 # ------------------------------------------------------------------------ pairwise distances

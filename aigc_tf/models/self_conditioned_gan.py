@@ -15,12 +15,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from aigc_tf import clustering
+from aigc_tf import clustering, data
 from aigc_tf.models.gan import ConditionalGAN
-
-
-def _embedding_sizes(model):
-    return {layer.input_dim for layer in model.layers if isinstance(layer, keras.layers.Embedding)}
 
 
 @keras.saving.register_keras_serializable(package="aigc_tf")
@@ -29,7 +25,8 @@ class SelfConditionedGAN(ConditionalGAN):
 
     Call :meth:`cluster` on the training images first: it runs k-means on their pixels, keeps
     each cluster's share of the data (saved with the model) and returns ``(images, clusters)``
-    to train on. :meth:`sample` then draws a cluster ``k ~ pi`` and noise for every sample.
+    to train on. :meth:`sample` then draws a cluster ``k ~ pi`` and noise for every sample;
+    :meth:`generate` draws images of requested clusters. Both return images in [0, 1].
 
     Args:
         generator: model mapping ``[noise, cluster ids]`` to samples.
@@ -48,18 +45,10 @@ class SelfConditionedGAN(ConditionalGAN):
     """
 
     def __init__(self, generator, discriminator, num_clusters, **kwargs):
-        super().__init__(generator, discriminator, **kwargs)
-        if isinstance(num_clusters, bool) or not isinstance(num_clusters, (int, np.integer)) \
-                or num_clusters < 1:
-            raise ValueError(f"num_clusters must be an integer >= 1, got {num_clusters!r}")
-        for role, model in (("generator", generator), ("discriminator", discriminator)):
-            sizes = _embedding_sizes(model) - {int(num_clusters)}
-            if sizes:
-                raise ValueError(
-                    f"the {role} embeds {sorted(sizes)} classes but num_clusters is "
-                    f"{num_clusters}; build it with num_classes={num_clusters}"
-                )
-        self.num_clusters = int(num_clusters)
+        num_clusters = data.check_count(num_clusters, "num_clusters")
+        kwargs.pop("num_classes", None)  # always num_clusters
+        super().__init__(generator, discriminator, num_classes=num_clusters, **kwargs)
+        self.num_clusters = num_clusters
         self.cluster_shares = self.add_weight(
             shape=(self.num_clusters,), name="cluster_shares", trainable=False,
             initializer=keras.initializers.Constant(1.0 / self.num_clusters))
@@ -75,23 +64,29 @@ class SelfConditionedGAN(ConditionalGAN):
         Returns:
             ``(images, clusters)``, ready for ``aigc_tf.data.make_dataset``.
         """
-        images = np.asarray(images, "float32")
-        self.check_real_data(images)
+        images = self.check_real_data(images).astype("float32")
         _, clusters = clustering.kmeans(images.reshape(len(images), -1), self.num_clusters,
                                         seed=seed, iterations=iterations)
         counts = np.bincount(clusters, minlength=self.num_clusters)
         self.cluster_shares.assign(counts / counts.sum())
         return images, clusters.astype("int32")
 
-    def sample(self, num_samples, seed=None):
-        """Draw ``num_samples`` samples: a cluster ``k ~ pi`` and Gaussian noise for each."""
+    def sample(self, n, seed=None):
+        """Draw ``n`` images in [0, 1]: a cluster ``k ~ pi`` and Gaussian noise for each.
+
+        Args:
+            n: number of images (>= 1).
+            seed: integer seed for repeatable samples (None: fresh clusters and noise).
+        """
+        n = data.check_count(n)
         rng = np.random.default_rng(seed)
         shares = ops.convert_to_numpy(self.cluster_shares).astype("float64")
-        clusters = rng.choice(self.num_clusters, size=num_samples, p=shares / shares.sum())
-        noise = rng.standard_normal((num_samples, self.latent_dim)).astype("float32")
-        return self.generate(noise, clusters)
+        clusters = rng.choice(self.num_clusters, size=n, p=shares / shares.sum())
+        noise = rng.standard_normal((n, self.latent_dim)).astype("float32")
+        return self.generate(clusters, z=noise)
 
     def get_config(self):
         config = super().get_config()
+        del config["num_classes"]  # the same as num_clusters
         config["num_clusters"] = self.num_clusters
         return config

@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from aigc_tf import data
 from aigc_tf.data import MNIST_SHAPE, first_batch
 
 RECONSTRUCTIONS = ("bce", "mse")
@@ -278,7 +279,8 @@ def _batches(arrays, batch_size):
 class VAE(keras.Model):
     """Variational autoencoder trained on ``reconstruction + beta * KL``.
 
-    ``fit`` takes images in [0, 1] (or ``(images, anything)`` pairs). The trackers
+    ``fit`` takes images in [0, 1] (or ``(images, anything)`` pairs); :meth:`sample` and
+    :meth:`decode` return images in [0, 1] (pixel probabilities). The trackers
     ``loss``, ``reconstruction_loss`` and ``kl_loss`` are per-example averages over the
     epoch, and ``loss == reconstruction_loss + beta * kl_loss`` holds for the reported
     values, in training and in ``evaluate``. With ``beta = 1`` the loss is the negative
@@ -298,8 +300,11 @@ class VAE(keras.Model):
         >>> from aigc_tf import data
         >>> x, _ = data.load_mnist("test")
         >>> history = vae.fit(x[:256], batch_size=64, epochs=1, verbose=0)
-        >>> vae.sample(4).shape
-        (4, 28, 28, 1)
+        >>> images = vae.sample(4, seed=0)
+        >>> images.shape, bool(images.min() >= 0 and images.max() <= 1)
+        ((4, 28, 28, 1), True)
+        >>> bool(np.array_equal(images, vae.sample(4, seed=0)))  # same seed, same images
+        True
     """
 
     def __init__(self, encoder, decoder, beta=1.0, reconstruction="bce", seed=None, **kwargs):
@@ -353,6 +358,7 @@ class VAE(keras.Model):
         return [first, *conditions] if conditions else first
 
     def _check_images(self, x):
+        """Shape check that also works on symbolic tensors inside the train step."""
         shape = tuple(x.shape[1:])
         if shape != self.image_shape:
             raise ValueError(
@@ -361,19 +367,25 @@ class VAE(keras.Model):
             )
         return ops.cast(x, "float32")
 
+    def _checked_images(self, images):
+        """Images given to a public method, checked by :func:`aigc_tf.data.check_images`."""
+        images = data.check_images(images, self.image_shape, value_range=(0, 1),
+                                   why=" (the decoder's sigmoid output range)")
+        return ops.convert_to_tensor(images, "float32")
+
     def check_data(self, x, y=None):
         """Raise ``ValueError`` for training data the model cannot use.
 
-        Checks the image shape and, for a :class:`CVAE`, that labels are integers in range.
-        Arrays are checked whole, a ``tf.data.Dataset`` by its first batch (inside the
-        compiled train step a bad label could no longer raise a readable error).
+        Checks the images with :func:`aigc_tf.data.check_images` (shape, not empty, finite,
+        in [0, 1]) and, for a :class:`CVAE`, that labels are integers in range. Arrays are
+        checked whole, a ``tf.data.Dataset`` by its first batch (inside the compiled train
+        step a bad value could no longer raise a readable error).
         """
         batch = first_batch(x) if y is None else (x, y)
         inputs, labels, _ = keras.utils.unpack_x_y_sample_weight(batch)
         if isinstance(inputs, (tuple, list)):
             inputs, labels = inputs[0], inputs[1] if len(inputs) > 1 else None
-        self._check_images(inputs)
-        self._condition_inputs(labels, len(inputs))
+        self._condition_inputs(labels, len(self._checked_images(inputs)))
 
     def fit(self, x=None, y=None, **kwargs):
         """``keras.Model.fit`` after :meth:`check_data` (and its ``validation_data``)."""
@@ -431,7 +443,7 @@ class VAE(keras.Model):
     # -- public helpers (NumPy in, NumPy out) -------------------------------------------
     def encode(self, images, labels=None, batch_size=500):
         """Posterior parameters ``(z_mean, z_log_var)`` as NumPy arrays."""
-        images = self._check_images(ops.convert_to_tensor(images, "float32"))
+        images = self._checked_images(images)
         conditions = self._condition_inputs(labels, len(images))
         means, log_vars = [], []
         for batch in _batches([images, *conditions], batch_size):
@@ -441,11 +453,8 @@ class VAE(keras.Model):
         return np.concatenate(means), np.concatenate(log_vars)
 
     def decode(self, z, labels=None, batch_size=500):
-        """Pixel probabilities ``sigmoid(decoder(z))``, shape ``(N, 28, 28, 1)``."""
-        z = np.asarray(z, dtype="float32")
-        if z.ndim != 2 or z.shape[1] != self.latent_dim:
-            raise ValueError(f"z must have shape (N, {self.latent_dim}), got {z.shape}")
-        z = ops.convert_to_tensor(z)
+        """Pixel probabilities ``sigmoid(decoder(z))`` in [0, 1], shape ``(N, 28, 28, 1)``."""
+        z = ops.convert_to_tensor(data.check_images(z, (self.latent_dim,), name="z"), "float32")
         conditions = self._condition_inputs(labels, len(z))
         outputs = [ops.convert_to_numpy(ops.sigmoid(
             self.decoder(self._inputs(batch[0], batch[1:]), training=False)))
@@ -457,16 +466,28 @@ class VAE(keras.Model):
         z_mean, _ = self.encode(images, labels)
         return self.decode(z_mean, labels)
 
-    def sample_latent(self, n):
-        """``n`` draws from the prior ``N(0, I)`` as a NumPy array ``(n, latent_dim)``."""
-        if int(n) < 1:
-            raise ValueError(f"n must be >= 1, got {n}")
-        z = keras.random.normal((int(n), self.latent_dim), seed=self.prior_seed)
-        return ops.convert_to_numpy(z)
+    def sample_latent(self, n, seed=None):
+        """``n`` draws from the prior ``N(0, I)`` as a NumPy array ``(n, latent_dim)``.
 
-    def sample(self, n):
-        """Generate ``n`` images: ``z ~ N(0, I)``, pixel probabilities ``sigmoid(decoder(z))``."""
-        return self.decode(self.sample_latent(n))
+        Args:
+            n: number of draws (>= 1).
+            seed: integer seed for repeatable draws (None: the model's own noise stream).
+        """
+        shape = (data.check_count(n), self.latent_dim)
+        return ops.convert_to_numpy(
+            keras.random.normal(shape, seed=self.prior_seed if seed is None else seed))
+
+    def sample(self, n, seed=None):
+        """Generate ``n`` images in [0, 1]: ``z ~ N(0, I)``, then ``sigmoid(decoder(z))``.
+
+        Args:
+            n: number of images (>= 1).
+            seed: integer seed for repeatable images (None: fresh draws each call).
+
+        Returns:
+            Pixel probabilities, NumPy ``(n, 28, 28, 1)``.
+        """
+        return self.decode(self.sample_latent(n, seed))
 
     def _log_p_x_given_z(self, x, logits):
         log_p = -reconstruction_loss(x, logits, self.reconstruction)
@@ -513,7 +534,7 @@ class VAE(keras.Model):
         """
         if not isinstance(k, int) or isinstance(k, bool) or k < 1:
             raise ValueError(f"k must be a positive integer, got {k!r}")
-        images = self._check_images(ops.convert_to_tensor(images, "float32"))
+        images = self._checked_images(images)
         conditions = self._condition_inputs(labels, len(images))
         per_batch = images_per_batch or max(1, 4000 // k)
         log_px = []
@@ -530,7 +551,7 @@ class VAE(keras.Model):
 
         This is the ``beta = 1`` bound whatever the model's ``beta``.
         """
-        images = self._check_images(ops.convert_to_tensor(images, "float32"))
+        images = self._checked_images(images)
         conditions = self._condition_inputs(labels, len(images))
         values = []
         for batch in _batches([images, *conditions], batch_size):
@@ -565,7 +586,8 @@ class CVAE(VAE):
     """Conditional VAE: ``q(z|x, y)`` and ``p(x|z, y)`` both see the one-hot label ``y``.
 
     Build the encoder and decoder with ``num_classes`` set, then ``fit`` on
-    ``(images, labels)`` pairs with integer labels in ``[0, num_classes)``.
+    ``(images, labels)`` pairs with integer labels in ``[0, num_classes)``. The networks
+    take one-hot labels; every public method takes integer labels (or one-hot rows).
 
     Args:
         encoder: a model ``[x, one_hot(y)] -> [z_mean, z_log_var]``.
@@ -576,8 +598,10 @@ class CVAE(VAE):
     Example:
         >>> cvae = CVAE(build_conv_encoder(8, num_classes=10),
         ...             build_conv_decoder(8, num_classes=10), num_classes=10)
-        >>> cvae.generate([3, 3, 7]).shape
+        >>> cvae.generate([3, 3, 7], seed=0).shape
         (3, 28, 28, 1)
+        >>> cvae.sample(12, seed=0).shape  # labels 0, 1, ..., 9, 0, 1
+        (12, 28, 28, 1)
     """
 
     def __init__(self, encoder, decoder, num_classes=10, **kwargs):
@@ -601,38 +625,27 @@ class CVAE(VAE):
     def _condition_inputs(self, labels, count):
         if labels is None:
             raise ValueError("a CVAE needs labels")
-        labels = np.asarray(labels)
-        if labels.shape != (count,):
-            raise ValueError(f"labels must have shape ({count},), got {labels.shape}")
-        if not np.issubdtype(labels.dtype, np.integer):
-            raise ValueError(f"labels must be integers, got dtype {labels.dtype}")
-        if labels.size and (labels.min() < 0 or labels.max() >= self.num_classes):
-            raise ValueError(
-                f"labels must be in [0, {self.num_classes}), got values from {labels.min()} "
-                f"to {labels.max()}"
-            )
-        return [self._one_hot(labels)]
+        return [self._one_hot(data.as_labels(labels, self.num_classes, count))]
 
-    def generate(self, labels, z=None):
-        """Images of the requested classes: ``sigmoid(decoder(z, one_hot(labels)))``.
+    def generate(self, labels, seed=None, z=None):
+        """Images of the requested classes in [0, 1]: ``sigmoid(decoder(z, one_hot(labels)))``.
 
         Args:
-            labels: integer labels, shape ``(N,)``.
-            z: optional latent codes ``(N, latent_dim)``; drawn from the prior when omitted.
-                Reuse one z with different labels to keep the style and change the class.
+            labels: integer labels ``(N,)`` in ``[0, num_classes)`` (or one-hot rows).
+            seed: integer seed of the prior draws for repeatable images (None: fresh draws).
+            z: optional latent codes ``(N, latent_dim)`` instead of prior draws; reuse one
+                ``z`` with different labels to keep the style and change the class.
 
         Returns:
             Pixel probabilities, NumPy ``(N, 28, 28, 1)``.
         """
-        labels = np.asarray(labels)
-        if labels.ndim != 1:
-            raise ValueError(f"labels must have shape (N,), got {labels.shape}")
-        z = self.sample_latent(len(labels)) if z is None else z
+        labels = data.as_labels(labels, self.num_classes)
+        z = self.sample_latent(len(labels), seed) if z is None else z
         return self.decode(z, labels)
 
-    def sample(self, n):
-        """Generate ``n`` images with labels cycling through ``0, 1, ..., num_classes - 1``."""
-        return self.generate(np.arange(int(n)) % self.num_classes)
+    def sample(self, n, seed=None):
+        """``n`` images with labels cycling through ``0, 1, ..., num_classes - 1``, in [0, 1]."""
+        return self.generate(np.arange(data.check_count(n)) % self.num_classes, seed)
 
     def get_config(self):
         return {**super().get_config(), "num_classes": self.num_classes}
