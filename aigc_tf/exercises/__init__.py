@@ -1,53 +1,24 @@
 """Automatic checks for the notebooks' exercises.
 
-Two kinds of check:
+:func:`check_exercise`: the student's cell holds a stub, the reference answer sits between
+nbgrader's ``### BEGIN SOLUTION`` / ``### END SOLUTION`` markers, and the check runs *hidden
+cases* registered here under an exercise id, so the expected values never appear in the
+notebook. A stub that raises ``NotImplementedError`` counts as not attempted, so a fresh
+notebook still runs top to bottom. Each notebook's hidden cases live in a module of this
+package (``nb13.py`` for notebook 13, ...).
 
-* :func:`check_exercise` (new exercises, from notebook 13 on): the student's cell holds a stub,
-  the reference answer sits between nbgrader's ``### BEGIN SOLUTION`` / ``### END SOLUTION``
-  markers, and the check runs *hidden cases* registered here under an exercise id, so the
-  expected values never appear in the notebook. A stub that raises ``NotImplementedError``
-  counts as not attempted, so a fresh notebook still runs top to bottom. Each notebook's
-  hidden cases live in a module of this package (``nb13.py`` for notebook 13, ...).
-* :func:`check` (older notebooks): compares one value with a reference value. A notebook
-  exercise leaves ``answer = None`` for the student; a wrong answer raises ``AssertionError``
-  with a hint; a right one prints a tick.
+When the environment variable ``AIGC_TF_GRADE_LOG`` names a file, every
+:func:`check_exercise` call also appends one JSON line to it (exercise id, outcome ``passed``,
+``failed`` or ``not attempted``, and the message): ``aigc-tf exercises grade`` reads these lines
+to fill in its grade sheet.
 """
 
 import importlib
+import json
+import os
 import pkgutil
 
 import numpy as np
-
-
-def check(name, answer, expected, atol=1e-6, hint=""):
-    """Compare a student's ``answer`` with ``expected`` (numbers or arrays, within ``atol``).
-
-    Args:
-        name: short exercise name, printed in the message.
-        answer: the student's value; ``None`` means not attempted yet.
-        expected: the reference value.
-        atol: absolute tolerance.
-        hint: one sentence shown when the answer is wrong.
-
-    Returns:
-        True when correct, False when not attempted.
-
-    Example:
-        >>> check("sigmoid(0)", 0.5, 0.5)
-        sigmoid(0): correct ✓
-        True
-    """
-    if answer is None:
-        print(f"{name}: not attempted yet (replace None with your answer and run again)")
-        return False
-    answer, expected = np.asarray(answer, dtype="float64"), np.asarray(expected, dtype="float64")
-    if answer.shape != expected.shape:
-        raise AssertionError(f"{name}: expected shape {expected.shape}, got {answer.shape}")
-    if not np.allclose(answer, expected, atol=atol, rtol=0):
-        worst = float(np.max(np.abs(answer - expected)))
-        raise AssertionError(f"{name}: not quite (off by up to {worst:.3g}). {hint}".strip())
-    print(f"{name}: correct ✓")
-    return True
 
 
 class ExerciseFailure(Exception):
@@ -99,6 +70,26 @@ def exercise_ids():
     return sorted(_CHECKS)
 
 
+GRADE_LOG_ENV = "AIGC_TF_GRADE_LOG"
+
+
+def _record(exercise_id, outcome, message):
+    """Append one check's outcome to the grade log, when ``AIGC_TF_GRADE_LOG`` names one."""
+    log_path = os.environ.get(GRADE_LOG_ENV)
+    if not log_path:
+        return
+    line = json.dumps({"exercise": exercise_id, "outcome": outcome, "message": message})
+    with open(log_path, "a", encoding="utf-8") as log:
+        log.write(line + "\n")
+
+
+def _not_attempted(exercise_id):
+    message = f"{exercise_id}: not attempted yet (replace the stub and run again)"
+    _record(exercise_id, "not attempted", message)
+    print(message)
+    return False
+
+
 def check_exercise(exercise_id, answer):
     """Run the hidden cases of exercise ``exercise_id`` on the student's ``answer``.
 
@@ -119,14 +110,19 @@ def check_exercise(exercise_id, answer):
         raise ValueError(f"unknown exercise {exercise_id!r}; expected one of {sorted(_CHECKS)}")
     run_cases, hint = _CHECKS[exercise_id]
     if answer is None:
-        print(f"{exercise_id}: not attempted yet (replace the stub and run again)")
-        return False
+        return _not_attempted(exercise_id)
     try:
         passed = run_cases(answer)
     except NotImplementedError:
-        print(f"{exercise_id}: not attempted yet (replace the stub and run again)")
-        return False
+        return _not_attempted(exercise_id)
     except ExerciseFailure as failure:
-        raise AssertionError(f"{exercise_id}: {failure}. Hint: {hint}") from None
-    print(f"{exercise_id}: all {passed} hidden cases pass ✓")
+        message = f"{exercise_id}: {failure}. Hint: {hint}"
+        _record(exercise_id, "failed", message)
+        raise AssertionError(message) from None
+    except Exception as error:  # the student's code crashed: record it, show its traceback
+        _record(exercise_id, "failed", f"{exercise_id}: {type(error).__name__}: {error}")
+        raise
+    message = f"{exercise_id}: all {passed} hidden cases pass ✓"
+    _record(exercise_id, "passed", message)
+    print(message)
     return True

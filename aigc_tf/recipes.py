@@ -1,0 +1,390 @@
+"""One training recipe per course model, as its notebook trains it, for ``aigc-tf train``.
+
+A recipe says how to build and compile the model, which data it learns from, how long it
+trains by default and what to sample from it. Image recipes (:class:`ImageRecipe`) learn from
+MNIST and are scored with :func:`aigc_tf.metrics.images.evaluate_images`; text recipes
+(:class:`TextRecipe`) learn from Shakespeare or a corpus file and are scored with
+:func:`aigc_tf.metrics.text.evaluate_text`. Sizes are the notebooks' (``config.pick`` gives the
+fast-mode ones). Adding a model is one entry in :data:`RECIPES`.
+
+Example:
+    >>> sorted(RECIPES)  # doctest: +NORMALIZE_WHITESPACE
+    ['cgan', 'char-rnn', 'cvae', 'dcgan', 'mini-gpt', 'self-conditioned-dcgan', 'vae']
+    >>> get("dcgan").kind, get("cvae").conditional, get("mini-gpt").kind
+    ('image', True, 'text')
+"""
+
+import dataclasses
+from collections.abc import Callable
+
+import keras
+import numpy as np
+
+from aigc_tf import config, data
+from aigc_tf.models.char_rnn import CharRNN
+from aigc_tf.models.gan import (
+    GAN,
+    ConditionalGAN,
+    build_dcgan_discriminator,
+    build_dcgan_generator,
+)
+from aigc_tf.models.gpt import MiniGPT
+from aigc_tf.models.self_conditioned_gan import SelfConditionedGAN
+from aigc_tf.models.vae import CVAE, VAE, build_mlp_decoder, build_mlp_encoder
+
+NUM_CLASSES = 10
+LATENT_DIM = 64  # notebooks 04-05's GAN noise
+SAMPLE_RANGE = (0, 1)  # every image generator's sample() returns pixels in [0, 1]
+TEXT_HELD_OUT = 0.1  # make_char_dataset's default validation split: the text's last 10%
+
+
+def _pick(sizes):
+    """``sizes`` is a value or a ``(full, fast)`` pair."""
+    return config.pick(*sizes) if isinstance(sizes, tuple) else sizes
+
+
+def _adam(learning_rate, **kwargs):
+    return keras.optimizers.Adam(learning_rate, **kwargs)
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageData:
+    """MNIST digits for one run: training arrays and optional validation arrays."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    val_images: np.ndarray | None = None
+    val_labels: np.ndarray | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class TextData:
+    """A character corpus for one run: the text, its vocabulary and the held-out tail."""
+
+    text: str
+    vocab: object
+    training_text: str
+    held_out_text: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """What every recipe has.
+
+    Attributes:
+        name: the command-line name.
+        description: one line for ``--help``.
+        model_class: class name of the trained model; ``sample`` and ``eval`` recognise a
+            model file by it.
+        builder: ``builder(settings, data)`` returns the compiled model (an image recipe);
+            ``builder(vocab)`` the model before compiling (a text recipe).
+        batch_size: default global batch size, a value or ``(full, fast)``.
+        epochs: default number of epochs ``(full, fast)``, or None to train on the clock.
+        minutes: default time budget ``(full, fast)`` when ``epochs`` is None.
+    """
+
+    name: str
+    description: str
+    model_class: str
+    builder: Callable
+    batch_size: object
+    epochs: tuple | None = None
+    minutes: tuple | None = None
+
+    def default_budget(self):
+        """``("epochs", n)`` or ``("minutes", m)`` when the command line gives neither."""
+        if self.epochs is not None:
+            return "epochs", _pick(self.epochs)
+        return "minutes", _pick(self.minutes)
+
+    def default_batch_size(self):
+        return _pick(self.batch_size)
+
+    def build(self, settings, training_data):
+        """The compiled model, built, with every optimizer built, so that a checkpoint can
+        restore all their states (call it inside the distribution strategy's scope)."""
+        model = self.builder(settings, training_data)
+        build_optimizers(model)
+        return model
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageRecipe(Recipe):
+    """An MNIST generator.
+
+    Attributes:
+        value_range: pixel range the model trains on (the generator's output range).
+        conditional: samples are requested by label (``generate(labels, seed)``).
+        train_on_labels: the model trains on ``(images, labels)`` pairs.
+        validation_images: images held out of the end of the training split for validation.
+        prepare: optional ``prepare(model, images, labels)`` returning the training arrays
+            (the self-conditioned GAN clusters the images here).
+    """
+
+    value_range: tuple = (0, 1)
+    conditional: bool = False
+    train_on_labels: bool = False
+    validation_images: int = 0
+    prepare: Callable | None = None
+    kind = "image"
+    train_images = (None, 512)  # None: the whole training split
+    eval_samples = (1000, 200)
+
+    def load_data(self, settings):
+        images, labels = data.load_mnist("train", value_range=self.value_range)
+        held = self.validation_images
+        val = (images[-held:], labels[-held:]) if held else (None, None)
+        if held:
+            images, labels = images[:-held], labels[:-held]
+        count = _pick(self.train_images)
+        return ImageData(images[:count], labels[:count], *val)
+
+    def datasets(self, model, training_data, settings, batch_size):
+        """``(train, validation or None, steps per epoch)``."""
+        images, labels = training_data.images, training_data.labels
+        if batch_size > len(images):
+            raise ValueError(f"--batch-size {batch_size} is larger than the {len(images):,} "
+                             "training images")
+        if self.prepare is not None:
+            arrays = self.prepare(model, images, labels)
+        else:
+            arrays = (images, labels) if self.train_on_labels else images
+        train = data.make_dataset(arrays, batch_size=batch_size, drop_remainder=True,
+                                  seed=settings.seed)
+        validation = None
+        if training_data.val_images is not None:
+            val_arrays = ((training_data.val_images, training_data.val_labels)
+                          if self.train_on_labels else training_data.val_images)
+            validation = data.make_dataset(val_arrays, batch_size=batch_size, shuffle=False)
+        return train, validation, len(images) // batch_size
+
+    def grid_labels(self, per_label):
+        """One row per digit, ``per_label`` samples each."""
+        return np.repeat(np.arange(NUM_CLASSES), per_label)
+
+    def draw(self, model, count, seed, labels=None):
+        """``count`` samples in [0, 1] (one per label for a conditional model)."""
+        if self.conditional:
+            return model.generate(np.asarray(labels, "int32"), seed=seed)
+        return model.sample(count, seed=seed)
+
+    def epoch_samples(self, model, seed):
+        """Inputs and function for ``SampleGrid``: the same 40 (or 10 per digit) each epoch."""
+        if self.conditional:
+            return (self.grid_labels(10),), lambda labels: self.draw(model, 0, seed, labels)
+        return (40,), lambda count: self.draw(model, count, seed)
+
+    def evaluate(self, model, seed, count=None):
+        """The image suite on ``count`` samples (the recipe's default if None)."""
+        from aigc_tf.metrics.images import evaluate_images
+
+        count = count or _pick(self.eval_samples)
+        labels = np.arange(count) % NUM_CLASSES if self.conditional else None
+        images = self.draw(model, count, seed, labels)
+        return evaluate_images(images, value_range=SAMPLE_RANGE, labels=labels)
+
+
+@dataclasses.dataclass(frozen=True)
+class TextRecipe(Recipe):
+    """A character language model.
+
+    Attributes:
+        seq_len: training window length ``(full, fast)``.
+        steps_per_epoch: training steps between two validation passes ``(full, fast)``.
+        learning_rate: peak learning rate (Adam, gradient norm clipped at 1).
+        warmup_fraction: share of the training spent warming the learning rate up.
+        final_lr_fraction: learning-rate multiplier reached at the end of the training.
+    """
+
+    seq_len: tuple = (100, 50)
+    steps_per_epoch: tuple = (200, 10)
+    learning_rate: float = 1e-2
+    warmup_fraction: float = 0.0
+    final_lr_fraction: float = 0.05
+    kind = "text"
+    conditional = False
+    corpus_chars = (None, 100_000)  # None: the whole corpus
+    sample_chars = (300, 40)  # per epoch
+    eval_chars = (2000, 200)
+    temperature = 0.8
+
+    def load_data(self, settings):
+        from aigc_tf.text import CharVocab, load_corpus
+
+        text = load_corpus("shakespeare", path=settings.text)
+        text = text[:_pick(self.corpus_chars)]
+        cut = round(len(text) * (1 - TEXT_HELD_OUT))
+        return TextData(text, CharVocab(text), text[:cut], text[cut:])
+
+    def datasets(self, model, training_data, settings, batch_size):
+        from aigc_tf.text import make_char_dataset
+
+        seq_len = _pick(self.seq_len)
+        vocab = training_data.vocab
+        train, validation = make_char_dataset(
+            vocab.encode(training_data.text), seq_len, batch_size,
+            validation_split=TEXT_HELD_OUT, seed=settings.seed, start_id=vocab.start_id,
+            repeat=True, stride=max(1, seq_len // 2))
+        return train, validation, _pick(self.steps_per_epoch)
+
+    def build(self, settings, training_data):
+        """The compiled model; with ``--epochs`` its learning rate follows a schedule."""
+        model = self.builder(training_data.vocab)
+        model.build((None, None))
+        epochs = settings.epochs
+        total_steps = epochs * _pick(self.steps_per_epoch) if epochs else None
+        model.compile(optimizer=self.optimizer(total_steps))
+        build_optimizers(model)
+        return model
+
+    def optimizer(self, total_steps=None):
+        """Adam with clipping; with ``total_steps`` its rate follows warm-up then decay.
+
+        Without ``total_steps`` (a time budget) the rate is constant and
+        :class:`aigc_tf.callbacks.TimeBudget` shapes it on the clock instead.
+        """
+        rate = self.learning_rate
+        if total_steps is not None:
+            warmup = int(self.warmup_fraction * total_steps)
+            rate = keras.optimizers.schedules.CosineDecay(
+                rate * 1e-3 if warmup else rate, decay_steps=max(1, total_steps - warmup),
+                alpha=self.final_lr_fraction, warmup_target=rate if warmup else None,
+                warmup_steps=warmup)
+        return _adam(rate, clipnorm=1.0)
+
+    def generate(self, model, seed, length=None):
+        return model.generate("", _pick(length or self.sample_chars),
+                              temperature=self.temperature, seed=seed)
+
+    def evaluate(self, model, seed, training_data, generated=None):
+        """The text suite: bits/char on the held-out tail and metrics of a generated text."""
+        from aigc_tf.metrics.text import evaluate_text
+
+        generated = generated or self.generate(model, seed, self.eval_chars)
+        return evaluate_text(generated, training_data.training_text, model,
+                             training_data.held_out_text)
+
+
+# ----------------------------------------------------------------------------- builders
+
+
+def _gan(gan_class, generator_lr, discriminator_lr, num_classes=None, **kwargs):
+    def build(settings, training_data):
+        model = gan_class(
+            build_dcgan_generator(latent_dim=LATENT_DIM, num_classes=num_classes),
+            build_dcgan_discriminator(num_classes=num_classes),
+            loss="non_saturating", seed=settings.seed, **kwargs)
+        model.compile(d_optimizer=_adam(discriminator_lr, beta_1=0.5),
+                      g_optimizer=_adam(generator_lr, beta_1=0.5))
+        return model
+
+    return build
+
+
+def _vae(conditional):
+    def build(settings, training_data):
+        classes = NUM_CLASSES if conditional else None
+        parts = (build_mlp_encoder(2, num_classes=classes),
+                 build_mlp_decoder(2, num_classes=classes))
+        model = (CVAE(*parts, num_classes=NUM_CLASSES, seed=settings.seed) if conditional
+                 else VAE(*parts, seed=settings.seed))
+        model.compile(optimizer=_adam(1e-3))
+        return model
+
+    return build
+
+
+def _char_rnn(vocab):
+    return CharRNN(vocab, cell="gru", units=config.pick(256, 64), embedding_dim=64,
+                   dropout=0.2, name="char_rnn")
+
+
+def _mini_gpt(vocab):
+    embed_dim, heads, layers = config.pick((128, 4, 2), (32, 2, 1))
+    return MiniGPT(vocab, context_length=config.pick(64, 32), embed_dim=embed_dim,
+                   num_heads=heads, num_layers=layers, name="mini_gpt")
+
+
+def _cluster(model, images, labels):
+    return model.cluster(images)
+
+
+RECIPES = {recipe.name: recipe for recipe in (
+    ImageRecipe(
+        "dcgan", "DCGAN on MNIST (notebook 04)", "GAN",
+        _gan(GAN, 2e-4, 2e-4),
+        batch_size=64, epochs=(60, 1), value_range=(-1, 1)),
+    ImageRecipe(
+        "self-conditioned-dcgan", "DCGAN conditioned on 50 k-means clusters (notebook 04)",
+        "SelfConditionedGAN",
+        _gan(SelfConditionedGAN, 2e-4, 2e-4, num_classes=50, num_clusters=50),
+        batch_size=64, epochs=(45, 1), value_range=(-1, 1), prepare=_cluster),
+    ImageRecipe(
+        "cgan", "conditional DCGAN, projection discriminator (notebook 05)", "ConditionalGAN",
+        _gan(ConditionalGAN, 1e-4, 4e-4, num_classes=NUM_CLASSES),
+        batch_size=64, epochs=(100, 1), value_range=(-1, 1), conditional=True,
+        train_on_labels=True),
+    ImageRecipe(
+        "vae", "VAE with a 2-D latent space (notebook 06)", "VAE", _vae(conditional=False),
+        batch_size=128, epochs=(40, 1), validation_images=500),
+    ImageRecipe(
+        "cvae", "conditional VAE (notebook 07)", "CVAE", _vae(conditional=True),
+        batch_size=128, epochs=(40, 1), validation_images=500, conditional=True,
+        train_on_labels=True),
+    TextRecipe(
+        "char-rnn", "character-level GRU (notebook 09)", "CharRNN", _char_rnn,
+        batch_size=(64, 32), minutes=(8, 8 / 60)),
+    TextRecipe(
+        "mini-gpt", "decoder-only Transformer over characters (notebook 11)", "MiniGPT",
+        _mini_gpt, batch_size=(32, 16), minutes=(8, 8 / 60), seq_len=(64, 32),
+        steps_per_epoch=(500, 5), learning_rate=4e-3, warmup_fraction=0.05),
+)}
+
+
+def optimizers(model):
+    """Every optimizer of ``model``: ``model.optimizer`` and any other attribute (a GAN's
+    ``d_optimizer`` and ``g_optimizer``), each with the variables it updates."""
+    found = {}
+    for name, value in vars(model).items():
+        if isinstance(value, keras.optimizers.Optimizer) and not name.startswith("_"):
+            found[name] = value
+    if getattr(model, "optimizer", None) is not None:
+        found["optimizer"] = model.optimizer
+    return found
+
+
+def build_optimizers(model):
+    """Build every optimizer of ``model`` now, so its slots exist before ``fit`` (a checkpoint
+    restored at the start of ``fit`` needs them)."""
+    for optimizer in optimizers(model).values():
+        if not optimizer.built:
+            optimizer.build(model.trainable_variables)
+
+
+def training_steps(model):
+    """Updates made so far: the generator optimizer's count for a GAN, else the optimizer's."""
+    found = optimizers(model)
+    chosen = found.get("g_optimizer", found.get("optimizer"))
+    return int(keras.ops.convert_to_numpy(chosen.iterations))
+
+
+def get(name):
+    """The recipe called ``name``; ``ValueError`` listing the known names otherwise.
+
+    Example:
+        >>> get("dcgan").description
+        'DCGAN on MNIST (notebook 04)'
+    """
+    if name not in RECIPES:
+        raise ValueError(f"unknown model {name!r}; expected one of {', '.join(RECIPES)}")
+    return RECIPES[name]
+
+
+def for_model(model):
+    """The recipe that trains models of ``model``'s class (how a model file is recognised)."""
+    for recipe in RECIPES.values():
+        if type(model).__name__ == recipe.model_class:
+            return recipe
+    known = ", ".join(f"{r.model_class} ({r.name})" for r in RECIPES.values())
+    raise ValueError(f"the file holds a {type(model).__name__}, not a course generator; "
+                     f"expected one of {known}")

@@ -1,0 +1,105 @@
+"""``aigc-tf train --strategy mirrored / multi-worker`` on CPU devices of this machine.
+
+Each test runs in fresh processes: logical devices and a multi-worker cluster must be set up
+before TensorFlow starts.
+"""
+
+import csv
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from aigc_tf import cli
+
+EPOCHS = 3
+# Largest allowed gap between the per-epoch losses on two devices and on one. Two logical
+# devices split each batch of 64 in halves of 32, so BatchNorm sees other batch statistics
+# and the noise is drawn per half: the curves are close, not equal (measured gap <= 0.011
+# over 3 epochs; losses are between 0.6 and 1.3).
+LOSS_TOLERANCE = 0.05
+TIMEOUT = 600  # seconds; a busy 2-core machine needs most of it to start TensorFlow twice
+
+
+def read_history(run_dir):
+    with open(run_dir / "history.csv", newline="") as handle:
+        return [{key: float(value) for key, value in row.items() if value != "NA"}
+                for row in csv.DictReader(handle)]
+
+
+def devices(run_dir):
+    return json.loads((run_dir / "metrics.json").read_text())["training"]["devices"]
+
+
+def test_two_logical_cpus_give_the_one_device_loss_curve(tmp_path):
+    script = textwrap.dedent(f"""
+        import sys
+        import tensorflow as tf
+
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        from aigc_tf.cli import main
+
+        for out, extra in ((sys.argv[1], ["--strategy", "mirrored"]), (sys.argv[2], [])):
+            args = ["train", "dcgan", "--fast", "--epochs", "{EPOCHS}", "--skip-eval",
+                    "--out", out]
+            assert main(args + extra) == 0
+    """)
+    two, one = tmp_path / "two_devices", tmp_path / "one_device"
+    done = subprocess.run([sys.executable, "-c", script, str(two), str(one)],
+                          capture_output=True, text=True, timeout=TIMEOUT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (devices(two), devices(one)) == (2, 1)
+    curves = read_history(two), read_history(one)
+    assert [len(curve) for curve in curves] == [EPOCHS, EPOCHS]
+    for key in ("d_loss", "g_loss"):
+        gap = max(abs(a[key] - b[key]) for a, b in zip(*curves, strict=True))
+        assert gap <= LOSS_TOLERANCE, (key, curves)
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_two_workers_on_localhost_end_with_identical_weights(tmp_path):
+    workers = [f"127.0.0.1:{free_port()}" for _ in range(2)]
+    processes, logs = [], [tmp_path / f"w{index}.log" for index in range(2)]
+    for index, log in enumerate(logs):
+        env = dict(os.environ, TF_CONFIG=json.dumps(
+            {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}))
+        with open(log, "w") as stderr:  # a file: a full pipe would stall the other worker
+            processes.append(subprocess.Popen(
+                [sys.executable, "-m", "aigc_tf.cli", "train", "dcgan", "--fast", "--epochs",
+                 "1", "--strategy", "multi-worker", "--skip-eval", "--out",
+                 str(tmp_path / f"w{index}")],
+                env=env, stdout=subprocess.DEVNULL, stderr=stderr))
+    try:
+        codes = [process.wait(timeout=TIMEOUT) for process in processes]
+    finally:
+        for process in processes:
+            process.kill()
+    assert codes == [0, 0], [log.read_text()[-2000:] for log in logs]
+    models = [cli.load_generator(tmp_path / f"w{index}" / "model.keras")[0]
+              for index in range(2)]
+    assert devices(tmp_path / "w0") == 2
+    assert int(models[0].g_optimizer.iterations) == 512 // 64  # each step used both workers
+    for first, second in zip(*(model.get_weights() for model in models), strict=True):
+        np.testing.assert_array_equal(first, second)
+
+
+@pytest.mark.parametrize("raw", ["not json", '{"cluster": {}}',
+                                 '{"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", '
+                                 '"index": 3}}'])
+def test_malformed_tf_config_is_one_clear_error(tmp_path, monkeypatch, raw):
+    monkeypatch.setenv("TF_CONFIG", raw)
+    monkeypatch.chdir(tmp_path)
+    code = cli.main(["train", "dcgan", "--fast", "--strategy", "multi-worker"])
+    assert code != 0 and not list(tmp_path.iterdir())
