@@ -16,7 +16,7 @@ import keras
 from aigc_tf import config
 
 # Modules whose classes are registered Keras serializables; loading needs them imported.
-MODEL_MODULES = ("gan", "self_conditioned_gan", "vae", "char_rnn", "gpt", "word2vec")
+MODEL_MODULES = ("gan", "self_conditioned_gan", "vae", "char_rnn", "gpt", "word2vec", "diffusion")
 
 
 def trained_model_path(name):
