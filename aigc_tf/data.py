@@ -143,6 +143,18 @@ def check_count(n, name="n"):
     return int(n)
 
 
+def as_unit_pixels(images, value_range=(0, 1), name="images"):
+    """Check a batch of MNIST-shaped images (:func:`check_images`) and return it in [0, 1].
+
+    Example:
+        >>> float(as_unit_pixels(np.full((1, 28, 28, 1), 255.0), (0, 255)).max())
+        1.0
+    """
+    raw = check_images(images, name=name, value_range=value_range,
+                       hint="; pass the value_range your images use")
+    return rescale(raw, value_range, (0, 1)).clip(0, 1)
+
+
 def as_labels(labels, num_classes, count=None, name="labels"):
     """Integer class labels ``(N,)`` from integers or one-hot rows, checked against the classes.
 

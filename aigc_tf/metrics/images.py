@@ -72,13 +72,6 @@ def _as_classes(classes, count, name, num_classes=NUM_CLASSES):
     return array
 
 
-def _as_unit_pixels(images, value_range, name="images"):
-    """Check a batch of MNIST-shaped images and return it in [0, 1] as float32."""
-    raw = data.check_images(images, name=name, value_range=value_range,
-                            hint="; pass the value_range your images use")
-    return data.rescale(raw, value_range, (0, 1)).clip(0, 1)
-
-
 # ------------------------------------------------------------------------ pairwise distances
 
 
@@ -734,7 +727,7 @@ def evaluate_images(images, value_range=(0, 1), labels=None, judge=None, k=3, co
         1.0
     """
     _check_k(k)
-    pixels = _as_unit_pixels(images, value_range)
+    pixels = data.as_unit_pixels(images, value_range)
     if len(pixels) <= k:
         raise ValueError(f"images needs more than k={k} samples for precision and recall, "
                          f"got {len(pixels)}")

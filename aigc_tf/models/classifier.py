@@ -98,14 +98,10 @@ class MnistJudge:
         self.origin = origin
         self._features = keras.Model(model.inputs, model.get_layer(FEATURES_LAYER).output)
 
-    def _prepare(self, images, value_range):
-        images = data.check_images(images, value_range=value_range,
-                                   hint="; pass the value_range your images use")
-        return data.rescale(images, value_range, (0, 1)).clip(0, 1)
 
     def predict_proba(self, images, value_range=(0, 1), batch_size=500):
         """Class probabilities, shape ``(N, 10)``, for images in ``value_range``."""
-        logits = self.model.predict(self._prepare(images, value_range),
+        logits = self.model.predict(data.as_unit_pixels(images, value_range),
                                     batch_size=batch_size, verbose=0)
         return keras.ops.convert_to_numpy(keras.ops.softmax(logits, axis=-1))
 
@@ -115,7 +111,7 @@ class MnistJudge:
 
     def features(self, images, value_range=(0, 1), batch_size=500):
         """Penultimate-layer features, shape ``(N, feature_dim)``."""
-        return self._features.predict(self._prepare(images, value_range),
+        return self._features.predict(data.as_unit_pixels(images, value_range),
                                       batch_size=batch_size, verbose=0)
 
     def score(self, images, value_range=(0, 1), confidence=0.9):
