@@ -77,11 +77,6 @@ def test_student_command_writes_every_course_notebook(tmp_path, capsys):
         path.name for path in course_notebooks()]
 
 
-# Notebook 08's lesson writes the whole LSTM step (lstm_by_hand) before exercise 08.lstm_step
-# asks for it: the exercise must change (issue 14). Its leak is asserted, so the fix shows here.
-_KNOWN_LEAKS = {"08"}
-
-
 @pytest.fixture(params=course_notebooks(), ids=lambda path: path.name[:2])
 def lesson(request):
     """A course notebook as the teacher has it, and its student version."""
@@ -89,7 +84,7 @@ def lesson(request):
     return solved, student_version(solved)
 
 
-def test_no_student_version_contains_solution_text_or_output(lesson, request):
+def test_no_student_version_contains_solution_text_or_output(lesson):
     solved, student = lesson
     text = "\n".join(cell.source for cell in student.cells)
     assert "SOLUTION" not in text
@@ -99,10 +94,7 @@ def test_no_student_version_contains_solution_text_or_output(lesson, request):
             lines = region.split("### END SOLUTION")[0].splitlines()
             leaked += [line.strip() for line in lines if len(line.strip()) >= 20
                        and line.strip() in text]  # shorter lines are too generic to give away
-    if request.node.callspec.id in _KNOWN_LEAKS:
-        assert leaked, "the known leak is fixed: remove this notebook from _KNOWN_LEAKS"
-    else:
-        assert not leaked, f"the student version still shows the solution: {leaked}"
+    assert not leaked, f"the student version still shows the solution: {leaked}"
     assert not any(cell.get("outputs") for cell in student.cells)
     assert len(student.cells) == len(solved.cells)
 
