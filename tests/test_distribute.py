@@ -103,3 +103,46 @@ def test_malformed_tf_config_is_one_clear_error(tmp_path, monkeypatch, raw):
     monkeypatch.chdir(tmp_path)
     code = cli.main(["train", "dcgan", "--fast", "--strategy", "multi-worker"])
     assert code != 0 and not list(tmp_path.iterdir())
+
+
+def test_hand_written_steps_scale_the_loss_and_draw_new_noise_per_replica():
+    """One SGD step of a VAE on two logical CPUs moves the weights as one device does (each
+    replica's loss divided by 2: without it the step would be twice as long), and the two
+    replicas draw different noise (a mirrored SeedGenerator alone gives both the same)."""
+    script = textwrap.dedent("""
+        import numpy as np
+        import tensorflow as tf
+
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        import keras
+        from aigc_tf.models.replicas import replica_normal
+        from aigc_tf.models.vae import VAE, build_mlp_decoder, build_mlp_encoder
+
+        images = np.random.default_rng(0).uniform(size=(64, 28, 28, 1)).astype("float32")
+
+        def step(strategy):
+            with strategy.scope():
+                keras.utils.set_random_seed(0)
+                vae = VAE(build_mlp_encoder(2, (32,)), build_mlp_decoder(2, (32,)), seed=0)
+                vae.compile(optimizer=keras.optimizers.SGD(1e-3))
+                before = [w.numpy().copy() for w in vae.trainable_weights]
+                vae.fit(images, batch_size=64, epochs=1, verbose=0, shuffle=False)
+            return np.concatenate([(w.numpy() - b).ravel()
+                                   for w, b in zip(vae.trainable_weights, before)])
+
+        mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+        two, one = step(mirrored), step(tf.distribute.get_strategy())
+        print("gap", np.linalg.norm(two - one) / np.linalg.norm(one))
+        generator = keras.random.SeedGenerator(5)
+        noise = mirrored.run(lambda: replica_normal((4,), generator))
+        first, second = (t.numpy() for t in mirrored.experimental_local_results(noise))
+        print("same_noise", bool(np.allclose(first, second)))
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=TIMEOUT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = dict(line.split() for line in done.stdout.splitlines() if line[:4] in ("gap ", "same"))
+    assert float(lines["gap"]) < 0.3, done.stdout  # unscaled: about 1 (a step twice as long)
+    assert lines["same_noise"] == "False"

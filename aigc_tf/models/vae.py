@@ -25,248 +25,25 @@ import tensorflow as tf
 from keras import ops
 
 from aigc_tf import data
-from aigc_tf.data import MNIST_SHAPE, first_batch
+from aigc_tf.data import first_batch
+from aigc_tf.models.replicas import replica_loss
+from aigc_tf.models.vae_losses import (
+    RECONSTRUCTIONS,
+    _standard_normal_log_pdf,
+    gaussian_kl,
+    reconstruction_loss,
+)
+from aigc_tf.models.vae_networks import (
+    Sampling,
+    build_conv_decoder,
+    build_conv_encoder,
+    build_mlp_decoder,
+    build_mlp_encoder,
+)
 
-RECONSTRUCTIONS = ("bce", "mse")
-_LOG_2PI = math.log(2 * math.pi)
-
-
-def _check_latent_dim(latent_dim):
-    if not isinstance(latent_dim, int) or isinstance(latent_dim, bool) or latent_dim < 1:
-        raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}")
-
-
-def _check_filters(filters):
-    if len(filters) not in (1, 2) or any(int(f) < 1 for f in filters):
-        raise ValueError(
-            f"filters must be 1 or 2 positive channel counts (28 -> 14 -> 7), got {filters!r}"
-        )
-
-
-def gaussian_kl(z_mean, z_log_var):
-    """KL(N(mu, diag(sigma^2)) || N(0, I)) per example, summed over latent dimensions.
-
-    ``KL = -1/2 sum_j (1 + log sigma_j^2 - mu_j^2 - sigma_j^2)``.
-
-    Args:
-        z_mean: encoder means, shape ``(N, latent_dim)``.
-        z_log_var: encoder log-variances, same shape.
-
-    Returns:
-        A tensor of shape ``(N,)``, in nats.
-
-    Example:
-        >>> float(gaussian_kl(np.zeros((1, 2)), np.zeros((1, 2)))[0]) == 0  # q is the prior
-        True
-        >>> kl = gaussian_kl([[1.0, 0.0], [2.0, 0.0]], np.zeros((2, 2)))  # mean moved by 1, 2
-        >>> [round(float(value), 3) for value in kl]  # mu^2 / 2 nats
-        [0.5, 2.0]
-    """
-    z_mean = ops.convert_to_tensor(z_mean, "float32")
-    z_log_var = ops.convert_to_tensor(z_log_var, "float32")
-    terms = 1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var)
-    return -0.5 * ops.sum(terms, axis=-1)
-
-
-def reconstruction_loss(x, logits, kind="bce"):
-    """Per-example reconstruction loss, summed over pixels.
-
-    Args:
-        x: images in [0, 1], shape ``(N, H, W, C)``.
-        logits: decoder outputs (pre-sigmoid), same shape.
-        kind: ``"bce"``: Bernoulli ``-log p(x|z)``; ``"mse"``: summed squared error between
-            ``x`` and ``sigmoid(logits)`` (Gaussian ``-log p(x|z)`` up to a constant).
-
-    Returns:
-        A tensor of shape ``(N,)``.
-
-    Example:
-        >>> x = np.full((1, 28, 28, 1), 0.5, "float32")
-        >>> round(float(reconstruction_loss(x, np.zeros_like(x))[0]), 2)  # 784 * log 2
-        543.43
-        >>> round(784 * math.log(2), 2)  # sigmoid(0) = 0.5: a coin flip for every pixel
-        543.43
-    """
-    if kind not in RECONSTRUCTIONS:
-        raise ValueError(f"reconstruction must be one of {RECONSTRUCTIONS}, got {kind!r}")
-    x = ops.convert_to_tensor(x, "float32")
-    logits = ops.convert_to_tensor(logits, "float32")
-    if kind == "bce":
-        per_pixel = ops.binary_crossentropy(x, logits, from_logits=True)
-    else:
-        per_pixel = ops.square(x - ops.sigmoid(logits))
-    return ops.sum(ops.reshape(per_pixel, (ops.shape(x)[0], -1)), axis=-1)
-
-
-def _standard_normal_log_pdf(z):
-    """``log N(z; 0, I)`` summed over the last axis."""
-    return -0.5 * ops.sum(ops.square(z) + _LOG_2PI, axis=-1)
-
-
-@keras.saving.register_keras_serializable(package="aigc_tf")
-class Sampling(keras.layers.Layer):
-    """Reparameterised draw ``z = mu + exp(0.5 * log_var) * eps`` with ``eps ~ N(0, I)``.
-
-    The randomness sits in ``eps``, outside the network, so gradients flow through ``mu``
-    and ``log_var``.
-
-    Args:
-        seed: optional integer seed for the layer's ``keras.random.SeedGenerator``.
-        **kwargs: passed to ``keras.layers.Layer``.
-
-    Example:
-        >>> z = Sampling(seed=0)([np.zeros((4, 2)), np.zeros((4, 2))])
-        >>> tuple(z.shape)
-        (4, 2)
-    """
-
-    def __init__(self, seed=None, **kwargs):
-        super().__init__(**kwargs)
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
-
-    def call(self, inputs):
-        z_mean, z_log_var = inputs
-        eps = keras.random.normal(ops.shape(z_mean), seed=self.seed_generator)
-        return z_mean + ops.exp(0.5 * z_log_var) * eps
-
-    def compute_output_shape(self, input_shape):
-        return input_shape[0]
-
-    def get_config(self):
-        return {**super().get_config(), "seed": self.seed}
-
-
-def _label_input(num_classes):
-    return keras.Input(shape=(num_classes,), name="label_one_hot")
-
-
-def _encoder_head(features, inputs, latent_dim, hidden_units, num_classes, name):
-    if num_classes:
-        label = _label_input(num_classes)
-        inputs = [inputs, label]
-        features = keras.layers.Concatenate()([features, label])
-    if hidden_units:
-        features = keras.layers.Dense(hidden_units, activation="relu")(features)
-    z_mean = keras.layers.Dense(latent_dim, name="z_mean")(features)
-    z_log_var = keras.layers.Dense(latent_dim, name="z_log_var")(features)
-    return keras.Model(inputs, [z_mean, z_log_var], name=name)
-
-
-def _decoder_input(latent_dim, num_classes):
-    z = keras.Input(shape=(latent_dim,), name="z")
-    if not num_classes:
-        return z, z
-    label = _label_input(num_classes)
-    return [z, label], keras.layers.Concatenate()([z, label])
-
-
-def build_conv_encoder(latent_dim=16, filters=(32, 64), hidden_units=256, num_classes=None,
-                       name="encoder"):
-    """Convolutional encoder for 28x28x1 images: ``x -> [z_mean, z_log_var]``.
-
-    Stride-2 3x3 convolutions (28 -> 14 -> 7), a ReLU dense layer, then two linear heads.
-
-    Args:
-        latent_dim: size of z (2 for plots, 16-32 for quality).
-        filters: channels of the stride-2 convolutions (one or two entries).
-        hidden_units: width of the dense layer before the heads (0 for none).
-        num_classes: for a conditional VAE, the encoder also takes a one-hot label of this
-            size (concatenated to the image features).
-        name: model name.
-
-    Example:
-        >>> encoder = build_conv_encoder(latent_dim=2)
-        >>> [tuple(t.shape) for t in encoder.outputs]
-        [(None, 2), (None, 2)]
-    """
-    _check_latent_dim(latent_dim)
-    _check_filters(filters)
-    image = keras.Input(shape=MNIST_SHAPE, name="image")
-    x = image
-    for channels in filters:
-        x = keras.layers.Conv2D(channels, 3, strides=2, padding="same", activation="relu")(x)
-    x = keras.layers.Flatten()(x)
-    return _encoder_head(x, image, latent_dim, hidden_units, num_classes, name)
-
-
-def build_conv_decoder(latent_dim=16, filters=(64, 32), hidden_units=256, num_classes=None,
-                       name="decoder"):
-    """Convolutional decoder for 28x28x1 images: ``z -> logits`` (apply a sigmoid for pixels).
-
-    A ReLU dense layer, a dense layer reshaped to a small feature map, stride-2 transposed
-    convolutions back up to 28x28, and a 3x3 convolution to one channel of logits.
-
-    Args:
-        latent_dim: size of z.
-        filters: channels of the transposed convolutions (one or two entries; the first is
-            also the depth of the reshaped feature map).
-        hidden_units: width of the first dense layer (0 for none).
-        num_classes: for a conditional VAE, the decoder also takes a one-hot label.
-        name: model name.
-
-    Example:
-        >>> decoder = build_conv_decoder(latent_dim=2)
-        >>> decoder.output_shape
-        (None, 28, 28, 1)
-    """
-    _check_latent_dim(latent_dim)
-    _check_filters(filters)
-    inputs, x = _decoder_input(latent_dim, num_classes)
-    if hidden_units:
-        x = keras.layers.Dense(hidden_units, activation="relu")(x)
-    side = MNIST_SHAPE[0] // 2 ** len(filters)
-    x = keras.layers.Dense(side * side * filters[0], activation="relu")(x)
-    x = keras.layers.Reshape((side, side, filters[0]))(x)
-    for channels in filters:
-        x = keras.layers.Conv2DTranspose(channels, 3, strides=2, padding="same",
-                                         activation="relu")(x)
-    logits = keras.layers.Conv2D(MNIST_SHAPE[-1], 3, padding="same", name="logits")(x)
-    return keras.Model(inputs, logits, name=name)
-
-
-def build_mlp_encoder(latent_dim=2, hidden_units=(512, 256), num_classes=None, name="encoder"):
-    """Fully connected encoder for 28x28x1 images: flatten, ReLU layers, two linear heads.
-
-    Args:
-        latent_dim: size of z.
-        hidden_units: widths of the hidden layers (the last one sees the label, if any).
-        num_classes: for a conditional VAE, the size of the one-hot label input.
-        name: model name.
-
-    Example:
-        >>> build_mlp_encoder(latent_dim=2).count_params()
-        534276
-    """
-    _check_latent_dim(latent_dim)
-    image = keras.Input(shape=MNIST_SHAPE, name="image")
-    x = keras.layers.Flatten()(image)
-    for units in hidden_units[:-1]:
-        x = keras.layers.Dense(units, activation="relu")(x)
-    last = hidden_units[-1] if hidden_units else 0
-    return _encoder_head(x, image, latent_dim, last, num_classes, name)
-
-
-def build_mlp_decoder(latent_dim=2, hidden_units=(256, 512), num_classes=None, name="decoder"):
-    """Fully connected decoder: ``z -> `` ReLU layers ``->`` 784 logits reshaped to 28x28x1.
-
-    Args:
-        latent_dim: size of z.
-        hidden_units: widths of the hidden layers.
-        num_classes: for a conditional VAE, the size of the one-hot label input.
-        name: model name.
-
-    Example:
-        >>> build_mlp_decoder(latent_dim=2).output_shape
-        (None, 28, 28, 1)
-    """
-    _check_latent_dim(latent_dim)
-    inputs, x = _decoder_input(latent_dim, num_classes)
-    for units in hidden_units:
-        x = keras.layers.Dense(units, activation="relu")(x)
-    x = keras.layers.Dense(int(np.prod(MNIST_SHAPE)))(x)
-    logits = keras.layers.Reshape(MNIST_SHAPE, name="logits")(x)
-    return keras.Model(inputs, logits, name=name)
+__all__ = ["CVAE", "RECONSTRUCTIONS", "VAE", "Sampling", "build_conv_decoder",
+           "build_conv_encoder", "build_mlp_decoder", "build_mlp_encoder", "gaussian_kl",
+           "reconstruction_loss"]
 
 
 def _batches(arrays, batch_size):
@@ -421,7 +198,7 @@ class VAE(keras.Model):
         x = self._check_images(x)
         with tf.GradientTape() as tape:
             recon, kl = self._per_example_losses(x, conditions, training=True)
-            loss = ops.mean(recon) + self.beta * ops.mean(kl)
+            loss = replica_loss(ops.mean(recon) + self.beta * ops.mean(kl))
         grads = tape.gradient(loss, self.trainable_weights)
         self.optimizer.apply(grads, self.trainable_weights)
         self._update_trackers(recon, kl)
