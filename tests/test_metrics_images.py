@@ -205,6 +205,18 @@ def test_memorisation_flags_copies_and_passes_held_out_digits(reference):
     assert np.median(held_out["ratios"]) == pytest.approx(1.0, abs=0.05)
 
 
+def test_reference_caches_the_memorisation_scale(reference):
+    held_out = reference.images[:metrics.MEMORISATION_REFERENCE_SIZE]
+    samples = reference.train_images[:50] * 0.9  # dimmed copies: some ratios, not all zero
+    cached = metrics.memorisation(samples, reference.train_images, held_out,
+                                  reference_distances=reference.memorisation_distances)
+    computed = metrics.memorisation(samples, reference.train_images, held_out)
+    np.testing.assert_allclose(cached["ratios"], computed["ratios"])
+    with pytest.raises(ValueError, match=r"reference_distances must have shape \(1000,\)"):
+        metrics.memorisation(samples, reference.train_images, held_out,
+                             reference_distances=reference.memorisation_distances[:10])
+
+
 def test_requested_label_accuracy():
     assert metrics.requested_label_accuracy([1, 2, 3, 4], [1, 2, 0, 0]) == 0.5
 

@@ -467,7 +467,7 @@ def _median_by_class(distances, classes):
 
 
 def memorisation(samples, train_images, reference_images, threshold=0.5, sample_classes=None,
-                 reference_classes=None):
+                 reference_classes=None, reference_distances=None):
     """Flag samples that are (near) copies of training images, by distance in pixel space.
 
     Pixel space, not judge features: a copy is a copy of pixels, while features are built to
@@ -489,6 +489,8 @@ def memorisation(samples, train_images, reference_images, threshold=0.5, sample_
         threshold: ratios below it count as copies.
         sample_classes, reference_classes: optional classes (integers in 0..9) of the samples
             and the references, to use a per-class median; give both or neither.
+        reference_distances: optional precomputed distances of ``reference_images`` to their
+            nearest training image (:class:`RealReference` caches them); computed if None.
 
     Returns:
         ``{"ratios", "copy_share", "nearest_index", "reference_median"}``: per-sample ratios,
@@ -513,7 +515,11 @@ def memorisation(samples, train_images, reference_images, threshold=0.5, sample_
         sample_classes = _as_classes(sample_classes, len(points), "sample_classes")
         reference_classes = _as_classes(reference_classes, len(reference), "reference_classes")
     nearest_index, distances = _nearest(points, train)
-    _, reference_distances = _nearest(reference, train)
+    if reference_distances is None:
+        _, reference_distances = _nearest(reference, train)
+    elif np.shape(reference_distances) != (len(reference),):
+        raise ValueError(f"reference_distances must have shape ({len(reference)},), "
+                         f"got {np.shape(reference_distances)}")
     reference_median = float(np.median(reference_distances))
     if reference_median == 0:
         raise ValueError(
@@ -549,6 +555,9 @@ class RealReference:
         features: the judge's features of the images, shape ``(N, 128)``.
         classes: the judge's predicted classes of the images.
         train_images: the MNIST training images in [0, 1].
+        memorisation_distances: pixel distance of each of the first
+            ``MEMORISATION_REFERENCE_SIZE`` images to its nearest training image (the scale
+            of :func:`memorisation`, computed once instead of on every evaluation).
     """
 
     split: str
@@ -557,6 +566,7 @@ class RealReference:
     features: np.ndarray
     classes: np.ndarray
     train_images: np.ndarray
+    memorisation_distances: np.ndarray
 
 
 def _read_only(array):
@@ -584,6 +594,9 @@ def _cached_reference(judge, split):
         features=_read_only(judge.features(images)),
         classes=_read_only(judge.predict_labels(images)),
         train_images=_read_only(train_images),
+        memorisation_distances=_read_only(_nearest(
+            _as_pixel_rows(images[:MEMORISATION_REFERENCE_SIZE], "images"),
+            _as_pixel_rows(train_images, "train_images"))[1]),
     )
 
 
@@ -742,7 +755,8 @@ def evaluate_images(images, value_range=(0, 1), labels=None, judge=None, k=3, co
     balance = class_balance(classes, np.bincount(reference.classes, minlength=NUM_CLASSES))
     held_out = slice(0, MEMORISATION_REFERENCE_SIZE)
     copies = memorisation(pixels, reference.train_images, reference.images[held_out],
-                          sample_classes=classes, reference_classes=reference.classes[held_out])
+                          sample_classes=classes, reference_classes=reference.classes[held_out],
+                          reference_distances=reference.memorisation_distances)
     results = {
         "num_samples": len(pixels),
         "fd": frechet_distance(features, reference.features),
