@@ -213,6 +213,15 @@ def test_conditional_model_learns_its_labels(conditional_points):
     assert np.abs(samples[:, 0]).max() < 8  # guidance pushes outwards a little; no blow-up
 
 
+def test_a_conditional_model_without_labels_samples_the_null_class(conditional_points):
+    model, _ = conditional_points
+    unconditional = model.sample_data(200, seed=0, steps=20)  # both clusters, as in the data
+    assert 0.25 < np.mean(unconditional[:, 0] > 0) < 0.75
+    assert np.median(np.abs(unconditional[:, 0])) > 1  # pulled towards the clusters at +-2
+    with pytest.raises(ValueError, match="guidance needs labels"):
+        model.sample_data(4, guidance=1.0)
+
+
 # -- sampling API -----------------------------------------------------------------------------
 def test_pixel_samples_have_the_image_shape_and_range_and_repeat_with_a_seed():
     model = build_pixel_diffusion(widths=(8, 16), timesteps=20)

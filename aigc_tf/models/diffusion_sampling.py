@@ -106,9 +106,14 @@ class ReverseProcess:
             raise ValueError(f"guidance weight must be >= 0, got {guidance!r}")
         return float(guidance)
 
-    def _sampling_labels(self, n, labels):
+    def _sampling_labels(self, n, labels, guidance):
         if self.num_classes is not None:
-            return self._labels(labels)
+            if labels is not None:
+                return self._labels(labels)
+            if guidance:
+                raise ValueError("guidance needs labels; without labels a conditional model "
+                                 "samples the null class (unconditionally)")
+            return np.full(data.check_count(n), self.num_classes, "int32")
         if labels is not None:
             raise ValueError("labels need a conditional model (num_classes set)")
         return np.zeros(data.check_count(n), "int32")  # placeholders, never read
@@ -140,8 +145,11 @@ class ReverseProcess:
         """Run the reverse process; samples in data space (latent codes for latent diffusion).
 
         Args:
-            n: number of samples (unconditional models; conditional ones take ``labels``).
-            labels: integer labels ``(N,)`` of a conditional model.
+            n: number of samples (unconditional models, or a conditional one without
+                ``labels``).
+            labels: integer labels ``(N,)`` of a conditional model. Without them a
+                conditional model is given the null class: it samples as the unconditional
+                model that label dropout trained alongside the conditional one.
             seed: integer seed: the same seed gives the same samples (None: fresh noise).
                 Samples are drawn ``batch_size`` at a time, so the batch size matters too.
             method: ``"ddim"`` (default) or ``"ddpm"`` (ancestral, all T steps).
@@ -162,9 +170,9 @@ class ReverseProcess:
         Returns:
             A NumPy array ``(N, *data_shape)``, or ``(samples, path)``.
         """
-        labels = self._sampling_labels(n, labels)
-        count = len(labels)
         guidance = self._check_guidance(guidance)
+        labels = self._sampling_labels(n, labels, guidance)
+        count = len(labels)
         visited = self._visited_steps(method, steps)
         if not 0 <= eta <= 1:
             raise ValueError(f"eta must be in [0, 1], got {eta!r}")
