@@ -9,18 +9,20 @@ fast-mode ones). Adding a model is one entry in :data:`RECIPES`.
 
 Example:
     >>> sorted(RECIPES)  # doctest: +NORMALIZE_WHITESPACE
-    ['cgan', 'char-rnn', 'cvae', 'dcgan', 'mini-gpt', 'self-conditioned-dcgan', 'vae']
+    ['cgan', 'char-rnn', 'cvae', 'dcgan', 'latent-diffusion', 'latent-diffusion-cond',
+     'mini-gpt', 'self-conditioned-dcgan', 'vae']
     >>> get("dcgan").kind, get("cvae").conditional, get("mini-gpt").kind
     ('image', True, 'text')
 """
 
 import dataclasses
+import time
 from collections.abc import Callable
 
 import keras
 import numpy as np
 
-from aigc_tf import config, data
+from aigc_tf import config, data, runs
 from aigc_tf.models.char_rnn import CharRNN
 from aigc_tf.models.gan import (
     GAN,
@@ -29,6 +31,8 @@ from aigc_tf.models.gan import (
     build_dcgan_generator,
 )
 from aigc_tf.models.gpt import MiniGPT
+from aigc_tf.models.latent_diffusion import RECIPE as LATENT_RECIPE
+from aigc_tf.models.latent_diffusion import build_latent_diffusion, train_autoencoder
 from aigc_tf.models.self_conditioned_gan import SelfConditionedGAN
 from aigc_tf.models.vae import CVAE, VAE, build_mlp_decoder, build_mlp_encoder
 
@@ -36,6 +40,8 @@ NUM_CLASSES = 10
 LATENT_DIM = 64  # notebooks 04-05's GAN noise
 SAMPLE_RANGE = (0, 1)  # every image generator's sample() returns pixels in [0, 1]
 TEXT_HELD_OUT = 0.1  # make_char_dataset's default validation split: the text's last 10%
+AUTOENCODER_DIR = "autoencoder"  # in the run folder: the first stage of latent diffusion
+AUTOENCODER_STAGE_FILE = "stage.json"  # written last: the saved stage is complete
 
 
 def _pick(sizes):
@@ -100,6 +106,19 @@ class Recipe:
     def default_batch_size(self):
         return _pick(self.batch_size)
 
+    def matches(self, model):
+        """Whether ``model`` (loaded from a file) is one this recipe trains."""
+        return type(model).__name__ == self.model_class
+
+    def first_stage(self, run_folder, training_data):
+        """Training done before ``fit`` (none here); see :class:`LatentDiffusionRecipe`.
+
+        Returns:
+            ``(training_data, seconds)``: the data ``build`` and ``datasets`` use, and the
+            training seconds the stage took (counted in a ``--minutes`` budget).
+        """
+        return training_data, 0.0
+
     def build(self, settings, training_data):
         """The compiled model, built, with every optimizer built, so that a checkpoint can
         restore all their states (call it inside the distribution strategy's scope)."""
@@ -142,9 +161,7 @@ class ImageRecipe(Recipe):
     def datasets(self, model, training_data, settings, batch_size):
         """``(train, validation or None, steps per epoch)``."""
         images, labels = training_data.images, training_data.labels
-        if batch_size > len(images):
-            raise ValueError(f"--batch-size {batch_size} is larger than the {len(images):,} "
-                             "training images")
+        _check_batch_size(batch_size, len(images))
         if self.prepare is not None:
             arrays = self.prepare(model, images, labels)
         else:
@@ -265,6 +282,99 @@ class TextRecipe(Recipe):
                              training_data.held_out_text)
 
 
+@dataclasses.dataclass(frozen=True)
+class LatentData(ImageData):
+    """Training digits and the first stage of latent diffusion: the autoencoder, the codes."""
+
+    encoder: object = None
+    decoder: object = None
+    codes: np.ndarray | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class LatentDiffusionRecipe(ImageRecipe):
+    """Latent diffusion in two stages: an autoencoder, then a diffusion model of its codes.
+
+    :meth:`first_stage` trains the autoencoder of :mod:`aigc_tf.models.latent_diffusion` for
+    ``autoencoder_share`` of a ``--minutes`` budget (``autoencoder_minutes`` with
+    ``--epochs``) and saves it in the run folder (``autoencoder/``); ``fit`` then trains the
+    diffusion model on the codes for the rest of the budget, its learning rate decayed to
+    ``final_lr_fraction`` on the clock. A resumed run loads the saved autoencoder, whose codes
+    the checkpointed diffusion model learned, and keeps the time it took; only a run killed
+    before its autoencoder was saved trains one again.
+
+    Attributes:
+        steps_per_epoch: diffusion steps between two epoch ends (sample grid, checkpoint).
+        autoencoder_share: share of a time budget spent on the autoencoder.
+        autoencoder_minutes: the autoencoder's time with an ``--epochs`` budget.
+        final_lr_fraction: learning-rate multiplier reached at the end of a time budget.
+        warmup_fraction: share of a time budget spent warming the learning rate up.
+    """
+
+    steps_per_epoch: tuple = (200, 5)
+    autoencoder_share: float = LATENT_RECIPE["autoencoder_share"]
+    autoencoder_minutes: tuple = (2, 0.05)
+    final_lr_fraction: float = 0.05
+    warmup_fraction: float = 0.0
+
+    def _autoencoder_seconds(self, settings):
+        if settings.epochs is not None:
+            return 60 * _pick(self.autoencoder_minutes)
+        minutes = settings.minutes if settings.minutes is not None else _pick(self.minutes)
+        return 60 * minutes * self.autoencoder_share
+
+    def first_stage(self, run_folder, training_data):
+        """Train the autoencoder (or load a resumed run's), encode the training digits."""
+        settings, images = run_folder.settings, training_data.images
+        _check_batch_size(settings.batch_size or self.default_batch_size(), len(images))
+        folder = run_folder.path / AUTOENCODER_DIR
+        if (folder / AUTOENCODER_STAGE_FILE).is_file():
+            encoder, decoder = (_load_part(folder, name) for name in ("encoder", "decoder"))
+            seconds = runs.read_json(folder / AUTOENCODER_STAGE_FILE, "stage file")["seconds"]
+        else:
+            start = time.perf_counter()
+            encoder, decoder, info = train_autoencoder(
+                images, self._autoencoder_seconds(settings), seed=settings.seed)
+            seconds = time.perf_counter() - start
+            if not (run_folder.path / runs.RUN_FILE).is_file():
+                run_folder.start()  # the run exists from here on: a kill resumes from it
+            _save_autoencoder(folder, encoder, decoder,
+                              {"seconds": seconds, "steps": info["steps"]})
+        codes = encoder.predict(images, batch_size=1000, verbose=0)
+        return LatentData(images, training_data.labels, encoder=encoder, decoder=decoder,
+                          codes=codes), seconds
+
+    def datasets(self, model, training_data, settings, batch_size):
+        """``(codes, None, steps per epoch)``: shuffled codes (with labels), repeated."""
+        codes = training_data.codes
+        _check_batch_size(batch_size, len(codes))
+        arrays = (codes, training_data.labels.astype("int32")) if self.conditional else codes
+        train = data.make_dataset(arrays, batch_size=batch_size, drop_remainder=True,
+                                  seed=settings.seed, repeat=True)
+        return train, None, _pick(self.steps_per_epoch)
+
+    def matches(self, model):
+        return (super().matches(model) and model.decoder is not None
+                and (model.num_classes is not None) == self.conditional)
+
+
+def _check_batch_size(batch_size, count):
+    if batch_size > count:
+        raise ValueError(f"--batch-size {batch_size} is larger than the {count:,} "
+                         "training images")
+
+
+def _save_autoencoder(folder, encoder, decoder, stage):
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, part in (("encoder", encoder), ("decoder", decoder)):
+        runs.write_atomically(folder / f"{name}.keras", part.save)
+    runs.write_json(folder / AUTOENCODER_STAGE_FILE, stage)
+
+
+def _load_part(folder, name):
+    return keras.saving.load_model(folder / f"{name}.keras", safe_mode=True)
+
+
 # ----------------------------------------------------------------------------- builders
 
 
@@ -305,6 +415,17 @@ def _mini_gpt(vocab):
                    num_heads=heads, num_layers=layers, name="mini_gpt")
 
 
+def _latent_diffusion(conditional):
+    def build(settings, training_data):
+        model = build_latent_diffusion(
+            training_data.decoder, training_data.codes,
+            num_classes=NUM_CLASSES if conditional else None, seed=settings.seed)
+        model.compile(optimizer=_adam(LATENT_RECIPE["lr"]))
+        return model
+
+    return build
+
+
 def _cluster(model, images, labels):
     return model.cluster(images)
 
@@ -330,6 +451,15 @@ RECIPES = {recipe.name: recipe for recipe in (
     ImageRecipe(
         "cvae", "conditional VAE (notebook 07)", "CVAE", _vae(conditional=True),
         batch_size=128, epochs=(40, 1), validation_images=500, conditional=True,
+        train_on_labels=True),
+    LatentDiffusionRecipe(
+        "latent-diffusion", "diffusion on a 16-d autoencoder's codes (notebook 12)",
+        "Diffusion", _latent_diffusion(conditional=False),
+        batch_size=(LATENT_RECIPE["batch_size"], 128), minutes=(5, 0.2)),
+    LatentDiffusionRecipe(
+        "latent-diffusion-cond", "class-conditional latent diffusion, guided (notebook 12)",
+        "Diffusion", _latent_diffusion(conditional=True),
+        batch_size=(LATENT_RECIPE["batch_size"], 128), minutes=(5, 0.2), conditional=True,
         train_on_labels=True),
     TextRecipe(
         "char-rnn", "character-level GRU (notebook 09)", "CharRNN", _char_rnn,
@@ -381,9 +511,9 @@ def get(name):
 
 
 def for_model(model):
-    """The recipe that trains models of ``model``'s class (how a model file is recognised)."""
+    """The recipe that trains models like ``model`` (how a model file is recognised)."""
     for recipe in RECIPES.values():
-        if type(model).__name__ == recipe.model_class:
+        if recipe.matches(model):
             return recipe
     known = ", ".join(f"{r.model_class} ({r.name})" for r in RECIPES.values())
     raise ValueError(f"the file holds a {type(model).__name__}, not a course generator; "

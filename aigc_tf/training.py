@@ -253,16 +253,16 @@ def _budget(recipe, settings):
     return settings.epochs, None if settings.minutes is None else settings.minutes * 60
 
 
-def _callbacks(recipe, model, run, steps_per_epoch, fresh, checkpoint):
+def _callbacks(recipe, model, run, steps_per_epoch, fresh, checkpoint, stage_seconds):
     epochs, seconds = _budget(recipe, run.settings)
-    seconds_done = checkpoint["train_seconds"] if checkpoint else 0.0
+    seconds_done = checkpoint["train_seconds"] if checkpoint else stage_seconds
     callbacks = []
     if seconds is not None:
-        shaped = recipe.kind == "text"  # the notebooks shape only the text models' rates
+        # as in the notebooks, the GANs and VAEs (no such attributes) keep their rates
         callbacks.append(TimeBudget(
             max(seconds - seconds_done, 1e-3),
-            final_lr_fraction=recipe.final_lr_fraction if shaped else 1.0,
-            warmup_fraction=recipe.warmup_fraction if shaped else 0.0))
+            final_lr_fraction=getattr(recipe, "final_lr_fraction", 1.0),
+            warmup_fraction=getattr(recipe, "warmup_fraction", 0.0)))
     callbacks.append(ProgressBar(steps_per_epoch, epochs, seconds, seconds_done,
                                  description=run.settings.model))
     if recipe.kind == "image":
@@ -303,7 +303,7 @@ def run(recipe, run_folder, strategy, fresh, evaluate=True):
     """
     settings = run_folder.settings
     config.set_seed(settings.seed)
-    training_data = recipe.load_data(settings)
+    training_data, stage_seconds = recipe.first_stage(run_folder, recipe.load_data(settings))
     batch_size = settings.batch_size or recipe.default_batch_size()
     with strategy.scope():
         model = recipe.build(settings, training_data)
@@ -317,7 +317,7 @@ def run(recipe, run_folder, strategy, fresh, evaluate=True):
     if checkpoint:
         run_folder.drop_history_after(checkpoint["epoch"])
     callbacks, epochs = _callbacks(recipe, model, run_folder, steps_per_epoch, fresh,
-                                   checkpoint)
+                                   checkpoint, stage_seconds)
     start = time.perf_counter()
     model.fit(_shard_by_data(train), validation_data=_shard_by_data(validation),
               epochs=epochs or 10_000_000, steps_per_epoch=steps_per_epoch, callbacks=callbacks,

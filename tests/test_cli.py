@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from aigc_tf import cli, recipes, runs
+from aigc_tf import cli, recipes, runs, training
 from aigc_tf.training import AtomicBackupAndRestore
 
 WORDS = ("the king and queen of denmark walk to the castle where a ghost waits in the night "
@@ -314,3 +314,87 @@ def test_an_unfinished_run_is_resumed_with_its_own_settings(tmp_path):
     assert_one_line_error(code, stderr, "--epochs 5 differs from the run's 3")
     code, _, stderr = run_cli("train", "dcgan", "--out", run.path)
     assert_one_line_error(code, stderr, f"continue it with --resume {run.path}")
+
+
+# ----------------------------------------------------------------------------- latent diffusion
+
+
+@pytest.fixture(scope="module")
+def latent_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "latent-diffusion"
+    code, stdout, stderr = run_cli("train", "latent-diffusion", "--fast", "--epochs", "1",
+                                   "--out", out)
+    assert code == 0, stderr
+    return out, stdout
+
+
+def test_train_latent_diffusion_writes_both_stages_samples_logs_and_metrics(latent_run):
+    out, stdout = latent_run
+    assert {"autoencoder/encoder.keras", "autoencoder/decoder.keras", "autoencoder/stage.json",
+            "samples/epoch_000.png", "samples/epoch_001.png", "samples.png", "model.keras",
+            "metrics.json", "history.csv", "run.json"} <= set(files_under(out))
+    assert list((out / "logs" / "train").glob("events.out.tfevents.*"))
+    assert not [name for name in files_under(out) if ".partial-" in name or "backup" in name]
+    report = json.loads((out / "metrics.json").read_text())
+    stage = json.loads((out / "autoencoder" / "stage.json").read_text())
+    assert (report["training"]["epochs"], report["training"]["steps"]) == (1, 5)
+    assert report["training"]["seconds"] >= round(stage["seconds"], 1)  # the budget counts it
+    assert stdout.strip().splitlines()[-1] == report["metrics"]["summary"]
+    model, recipe = cli.load_generator(out / "model.keras")
+    assert recipe.name == "latent-diffusion" and model.num_classes is None
+    images = model.sample(3, seed=0, steps=5)
+    assert images.shape == (3, 28, 28, 1) and 0 <= images.min() <= images.max() <= 1
+
+
+def test_sample_and_eval_a_latent_diffusion_model(latent_run, tmp_path):
+    model_file = latent_run[0] / "model.keras"
+    for name in ("a.png", "b.png"):
+        code, _, stderr = run_cli("sample", model_file, "-n", 20, "--seed", 3, "--out",
+                                  tmp_path / name)
+        assert code == 0, stderr
+    first, second = (np.asarray(Image.open(tmp_path / name)) for name in ("a.png", "b.png"))
+    assert first.shape == (2 * (2 * 28 + 1), 2 * (10 * 28 + 9))
+    np.testing.assert_array_equal(first, second)
+    code, stdout, _ = run_cli("eval", model_file, "-n", 50, "--out", tmp_path / "eval.json")
+    saved = json.loads((tmp_path / "eval.json").read_text())
+    assert code == 0 and saved["model"] == "latent-diffusion"
+    assert saved["metrics"]["num_samples"] == 50 and stdout.strip() == saved["metrics"]["summary"]
+
+
+def test_interrupted_conditional_latent_diffusion_resumes_with_its_autoencoder(tmp_path,
+                                                                                monkeypatch):
+    out, epochs, steps = tmp_path / "run", 2, 5
+    save_checkpoint = training.AtomicBackupAndRestore._save_model
+
+    def save_then_die(self):
+        save_checkpoint(self)
+        raise KeyboardInterrupt  # stands for a kill after the first epoch's checkpoint
+
+    monkeypatch.setattr(training.AtomicBackupAndRestore, "_save_model", save_then_die)
+    code, _, stderr = run_cli("train", "latent-diffusion-cond", "--fast", "--epochs", epochs,
+                              "--skip-eval", "--out", out)
+    assert code == cli.INTERRUPTED and "--resume" in stderr
+    monkeypatch.undo()
+    stage_dir = out / "autoencoder"
+    saved = {name: (stage_dir / name).read_bytes() for name in ("stage.json", "encoder.keras")}
+    decoder = keras.saving.load_model(stage_dir / "decoder.keras")
+
+    code, stdout, stderr = run_cli("train", "latent-diffusion-cond", "--resume", out)
+    assert code == 0, stderr
+    assert {name: (stage_dir / name).read_bytes() for name in saved} == saved  # not retrained
+    assert history_epochs(out) == list(range(epochs))
+    model, recipe = cli.load_generator(out / "model.keras")
+    assert recipe.name == "latent-diffusion-cond"
+    assert int(model.optimizer.iterations) == epochs * steps  # no epoch lost or repeated
+    for restored, trained in zip(model.decoder.weights, decoder.weights, strict=True):
+        np.testing.assert_array_equal(restored.numpy(), trained.numpy())
+    report = json.loads((out / "metrics.json").read_text())
+    stage_seconds = json.loads(saved["stage.json"])["seconds"]
+    assert report["training"]["seconds"] >= round(stage_seconds, 1)
+    assert "label_accuracy" in report["metrics"] and "labels" in stdout
+
+    code, _, stderr = run_cli("sample", out / "model.keras", "--labels", 3, 7, "-n", 8,
+                              "--out", tmp_path / "grid.png")
+    assert code == 0, stderr
+    assert np.asarray(Image.open(tmp_path / "grid.png")).shape == (2 * (2 * 28 + 1),
+                                                                   2 * (4 * 28 + 3))
