@@ -41,6 +41,12 @@ from aigc_tf import data
 from aigc_tf.models.diffusion_networks import build_unet
 from aigc_tf.models.diffusion_sampling import ReverseProcess
 from aigc_tf.models.diffusion_schedules import NoiseSchedule
+from aigc_tf.models.replicas import (
+    replica_loss,
+    replica_normal,
+    replica_randint,
+    replica_uniform,
+)
 
 PREDICTIONS = ("eps", "v")
 
@@ -219,11 +225,11 @@ class Diffusion(ReverseProcess, keras.Model):
     def _loss(self, network, x0, labels, training):
         """The weighted noise-prediction loss on one batch, with fresh ``t`` and noise."""
         count = ops.shape(x0)[0]
-        t = keras.random.randint((count,), 0, self.timesteps, seed=self.seed_generator)
-        noise = keras.random.normal(ops.shape(x0), seed=self.seed_generator)
+        t = replica_randint((count,), self.seed_generator, 0, self.timesteps)
+        noise = replica_normal(ops.shape(x0), self.seed_generator, x0.dtype)
         x_t = self.schedule.q_sample(x0, t, noise)
         if labels is not None and training:
-            dropped = keras.random.uniform((count,), seed=self.seed_generator) < self.label_dropout
+            dropped = replica_uniform((count,), self.seed_generator) < self.label_dropout
             labels = ops.where(dropped, self.num_classes, labels)
         output = network(self._network_inputs(x_t, t, labels), training=training)
         target = noise
@@ -244,8 +250,9 @@ class Diffusion(ReverseProcess, keras.Model):
         x0, labels = self._unpack(batch)
         with tf.GradientTape() as tape:
             loss = self._loss(self.network, x0, labels, training=True)
+            scaled = replica_loss(loss)
         weights = self.network.trainable_weights
-        self.optimizer.apply(tape.gradient(loss, weights), weights)
+        self.optimizer.apply(tape.gradient(scaled, weights), weights)
         self._update_ema()
         self.loss_tracker.update_state(loss, sample_weight=ops.shape(x0)[0])
         return {"loss": self.loss_tracker.result()}

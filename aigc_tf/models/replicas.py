@@ -57,3 +57,26 @@ def replica_normal(shape, seed_generator, dtype="float32"):
         True
     """
     return tf.random.stateless_normal(shape, seed=replica_seed(seed_generator), dtype=dtype)
+
+
+def replica_uniform(shape, seed_generator, minval=0.0, maxval=1.0, dtype="float32"):
+    """Uniform noise in ``[minval, maxval)``, independent across replicas (without a strategy
+    equal to ``keras.random.uniform(shape, minval, maxval, seed=seed_generator)``)."""
+    return tf.random.stateless_uniform(shape, seed=replica_seed(seed_generator),
+                                       minval=tf.cast(minval, dtype),
+                                       maxval=tf.cast(maxval, dtype), dtype=dtype)
+
+
+def replica_randint(shape, seed_generator, minval, maxval):
+    """Integers in ``[minval, maxval)``, independent across replicas (without a strategy equal
+    to ``keras.random.randint(shape, minval, maxval, seed=seed_generator)``).
+
+    Example:
+        >>> import keras
+        >>> a = replica_randint((5,), keras.random.SeedGenerator(3), 0, 1000)
+        >>> b = keras.random.randint((5,), 0, 1000, seed=keras.random.SeedGenerator(3))
+        >>> bool(tf.reduce_all(a == b))
+        True
+    """
+    return tf.random.stateless_uniform(shape, seed=replica_seed(seed_generator), minval=minval,
+                                       maxval=maxval, dtype="int32")
