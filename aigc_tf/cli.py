@@ -152,9 +152,11 @@ def _add_train(commands):
     command.add_argument("model", type=_model_name, metavar="MODEL", help=f"one of {names}")
     budget = command.add_mutually_exclusive_group()
     budget.add_argument("--epochs", type=_positive(int),
-                        help="number of epochs (the image models' default: their notebook's)")
+                        help="number of epochs (the image models' default: their notebook's; "
+                             "latent diffusion trains on the clock, 5 minutes)")
     budget.add_argument("--minutes", type=_positive(float),
-                        help="wall-clock training budget (the text models' default: 8)")
+                        help="wall-clock training budget (default: 8 for the text models, 5 for "
+                             "latent diffusion, autoencoder included)")
     command.add_argument("--batch-size", type=_positive(int),
                          help="global batch size, split across devices")
     command.add_argument("--seed", type=_seed, help="seed of everything (default 0)")
@@ -210,7 +212,8 @@ def _image_labels(args, recipe):
     if args.labels is None:
         return recipe.grid_labels(max(1, args.n // 10)) if recipe.conditional else None
     if not recipe.conditional:
-        raise ValueError(f"--labels needs a conditional model (cgan, cvae), not {recipe.name}")
+        raise ValueError(f"--labels needs a conditional model (cgan, cvae, latent-diffusion-cond), "
+                         f"not {recipe.name}")
     if any(not 0 <= label < 10 for label in args.labels):
         raise ValueError(f"--labels must be digits 0-9, got {args.labels}")
     return [label for label in args.labels for _ in range(max(1, args.n // len(args.labels)))]
@@ -223,7 +226,8 @@ def sample(args):
     model, recipe = load_generator(args.model_file)
     if recipe.kind == "text":
         if args.labels is not None:
-            raise ValueError("--labels is for the conditional image models (cgan, cvae)")
+            raise ValueError("--labels is for the conditional image models (cgan, cvae, "
+                             "latent-diffusion-cond)")
         if args.out is not None:
             _check_output(args.out)
         text = model.generate(args.prompt, args.length, temperature=args.temperature,
@@ -267,7 +271,8 @@ def _add_sample_and_eval(commands):
     command.add_argument("model_file", help="a model.keras written by aigc-tf train")
     command.add_argument("-n", type=_positive(int), default=100,
                          help="images (default 100); with --labels, in total over the labels")
-    command.add_argument("--labels", type=int, nargs="+", help="digits to draw (cgan, cvae)")
+    command.add_argument("--labels", type=int, nargs="+",
+                         help="digits to draw (cgan, cvae, latent-diffusion-cond)")
     command.add_argument("--seed", type=_seed, help="seed of the samples")
     command.add_argument("--out", help="PNG for images (default grid.png); text file for text")
     command.add_argument("--prompt", default="", help="text to continue (text models)")
