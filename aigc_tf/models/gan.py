@@ -17,6 +17,7 @@ import tensorflow as tf
 from keras import ops
 
 from aigc_tf import data
+from aigc_tf.augmentation import DiffAugment
 
 LOSSES = ("minimax", "non_saturating", "wgan_gp")
 UPDATES = ("alternating", "simultaneous")
@@ -159,6 +160,10 @@ class GAN(keras.Model):
         gp_weight: weight ``lambda`` of the gradient penalty (used by ``"wgan_gp"``).
         seed: seed of the model's noise.
         update: ``"alternating"`` (default) or ``"simultaneous"``, see above.
+        augment: differentiable augmentation of real *and* generated samples before the
+            discriminator, in both players' losses (DiffAugment, Zhao et al., 2020): a policy
+            such as ``"translation,cutout"`` (see :mod:`aigc_tf.augmentation`), a layer, or
+            None (default, no augmentation). The WGAN-GP penalty sees unaugmented samples.
         **kwargs: passed to ``keras.Model``.
 
     Example:
@@ -180,7 +185,7 @@ class GAN(keras.Model):
     """
 
     def __init__(self, generator, discriminator, loss="non_saturating", d_steps=1,
-                 gp_weight=10.0, seed=None, update="alternating", **kwargs):
+                 gp_weight=10.0, seed=None, update="alternating", augment=None, **kwargs):
         super().__init__(**kwargs)
         _check_loss(loss)
         if not isinstance(d_steps, (int, np.integer)) or isinstance(d_steps, bool) or d_steps < 1:
@@ -206,6 +211,7 @@ class GAN(keras.Model):
         self.sample_shape = generated
         self.output_range = _output_range(generator)
         self.seed_generator = keras.random.SeedGenerator(seed)
+        self.augment = _augment_layer(augment, self.output_range, seed)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.gp_tracker = keras.metrics.Mean(name="gp")
@@ -351,13 +357,17 @@ class GAN(keras.Model):
         noise = self._noise(batch_size)
         return self.generator(self._generator_inputs(noise, condition), training=True)
 
+    def _logits(self, samples, condition):
+        """The discriminator's training-mode logits, on augmented samples with ``augment``."""
+        if self.augment is not None:
+            samples = self.augment(samples, training=True)
+        return self.discriminator(self._discriminator_inputs(samples, condition), training=True)
+
     def _discriminator_loss(self, real, fake, condition):
         """Discriminator loss (with the WGAN-GP penalty if used), the penalty and the logits
         on ``fake`` (differentiable with respect to ``fake``)."""
-        real_logits = self.discriminator(self._discriminator_inputs(real, condition),
-                                         training=True)
-        fake_logits = self.discriminator(self._discriminator_inputs(fake, condition),
-                                         training=True)
+        real_logits = self._logits(real, condition)
+        fake_logits = self._logits(fake, condition)
         d_loss = discriminator_loss(real_logits, fake_logits, self.loss_name)
         penalty = ops.zeros(())
         if self.loss_name == "wgan_gp":
@@ -382,8 +392,7 @@ class GAN(keras.Model):
             fake = self._fake_batch(batch_size, condition)
             with g_tape.stop_recording():
                 d_loss, penalty = self._discriminator_step(real, fake, condition)
-            fake_logits = self.discriminator(self._discriminator_inputs(fake, condition),
-                                             training=True)
+            fake_logits = self._logits(fake, condition)
             g_loss = generator_loss(fake_logits, self.loss_name)
         _apply_gradients(self.g_optimizer, g_tape, g_loss, self.generator)
         return d_loss, g_loss, penalty
@@ -453,14 +462,17 @@ class GAN(keras.Model):
             "gp_weight": self.gp_weight,
             "seed": self.seed,
             "update": self.update,
+            "augment": (None if self.augment is None
+                        else keras.saving.serialize_keras_object(self.augment)),
         })
         return config
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        for key in ("generator", "discriminator"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
+        for key in ("generator", "discriminator", "augment"):
+            if config.get(key) is not None:
+                config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
 
 
@@ -548,6 +560,18 @@ def _check_num_classes(generator, discriminator, num_classes):
                 f"{num_classes}; build it with num_classes={num_classes}"
             )
     return num_classes
+
+
+def _augment_layer(augment, output_range, seed):
+    """``augment`` as a layer: a policy string becomes a :class:`DiffAugment` filling with
+    the generator's background (the low end of its output range)."""
+    if augment is None or isinstance(augment, keras.layers.Layer):
+        return augment
+    if not isinstance(augment, str):
+        raise ValueError(f"augment must be None, a policy string such as "
+                         f"'translation,cutout' or a keras layer, got {augment!r}")
+    return DiffAugment(augment, value_range=output_range or (0.0, 1.0),
+                       seed=None if seed is None else seed + 1, name="diff_augment")
 
 
 def _batches(arrays, batch_size):
