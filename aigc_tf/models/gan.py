@@ -18,6 +18,7 @@ from keras import ops
 
 from aigc_tf import data
 from aigc_tf.augmentation import DiffAugment
+from aigc_tf.models.replicas import replica_loss, replica_normal, replica_uniform
 
 LOSSES = ("minimax", "non_saturating", "wgan_gp")
 UPDATES = ("alternating", "simultaneous")
@@ -351,7 +352,7 @@ class GAN(keras.Model):
         return super().fit(x, y, **kwargs)
 
     def _noise(self, batch_size):
-        return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+        return replica_normal((batch_size, self.latent_dim), self.seed_generator)
 
     def _fake_batch(self, batch_size, condition):
         noise = self._noise(batch_size)
@@ -371,7 +372,7 @@ class GAN(keras.Model):
         d_loss = discriminator_loss(real_logits, fake_logits, self.loss_name)
         penalty = ops.zeros(())
         if self.loss_name == "wgan_gp":
-            mix = keras.random.uniform((ops.shape(real)[0],), seed=self.seed_generator)
+            mix = replica_uniform((ops.shape(real)[0],), self.seed_generator)
             penalty = gradient_penalty(self.discriminator, real, ops.stop_gradient(fake), mix,
                                        condition)
             d_loss = d_loss + self.gp_weight * penalty
@@ -382,7 +383,8 @@ class GAN(keras.Model):
         with tf.GradientTape() as tape:
             d_loss, penalty, _ = self._discriminator_loss(real, ops.stop_gradient(fake),
                                                           condition)
-        _apply_gradients(self.d_optimizer, tape, d_loss, self.discriminator)
+            scaled = replica_loss(d_loss)
+        _apply_gradients(self.d_optimizer, tape, scaled, self.discriminator)
         return d_loss, penalty
 
     def _alternating_step(self, real, condition, batch_size):
@@ -394,7 +396,8 @@ class GAN(keras.Model):
                 d_loss, penalty = self._discriminator_step(real, fake, condition)
             fake_logits = self._logits(fake, condition)
             g_loss = generator_loss(fake_logits, self.loss_name)
-        _apply_gradients(self.g_optimizer, g_tape, g_loss, self.generator)
+            scaled = replica_loss(g_loss)
+        _apply_gradients(self.g_optimizer, g_tape, scaled, self.generator)
         return d_loss, g_loss, penalty
 
     def _simultaneous_step(self, real, condition, batch_size):
@@ -403,9 +406,10 @@ class GAN(keras.Model):
             fake = self._fake_batch(batch_size, condition)
             d_loss, penalty, fake_logits = self._discriminator_loss(real, fake, condition)
             g_loss = generator_loss(fake_logits, self.loss_name)
+            g_scaled, d_scaled = replica_loss(g_loss), replica_loss(d_loss)
         g_vars = self.generator.trainable_variables
         d_vars = self.discriminator.trainable_variables
-        g_grads, d_grads = g_tape.gradient(g_loss, g_vars), d_tape.gradient(d_loss, d_vars)
+        g_grads, d_grads = g_tape.gradient(g_scaled, g_vars), d_tape.gradient(d_scaled, d_vars)
         self.g_optimizer.apply_gradients(zip(g_grads, g_vars, strict=True))
         self.d_optimizer.apply_gradients(zip(d_grads, d_vars, strict=True))
         return d_loss, g_loss, penalty
