@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlparse
 import pytest
 
 from aigc_tf.book import PARTS, build_book, course_notebooks, main
-from aigc_tf.book.website import MISSING_TOOLS, missing_tools
+from aigc_tf.book.website import MISSING_TOOLS, missing_tools, place_front_page_images
 
 pytestmark = [
     pytest.mark.skipif(bool(missing_tools()),
@@ -274,3 +274,15 @@ def test_search_finds_the_lesson_in_the_browser(book, browser, shots):
     found = browser.evaluate(SEARCH_RESULTS)
     assert f"{LESSON}.html" in found
     browser.screenshot(shots / "book_search.png")
+
+
+def test_front_page_images_are_copied_and_without_a_checkout_become_alt_text(tmp_path):
+    (tmp_path / "repo" / "figs").mkdir(parents=True)
+    (tmp_path / "repo" / "figs" / "grid.png").write_bytes(b"png")
+    page = ("![A grid](figs/grid.png) and ![gone](figs/missing.png) and "
+            "![web](https://example.org/a.png)")
+    placed = place_front_page_images(page, tmp_path / "repo", tmp_path / "src")
+    assert placed == page  # the missing one stays, for the build to report
+
+    assert (tmp_path / "src" / "figs" / "grid.png").read_bytes() == b"png"
+    assert place_front_page_images(page, None, tmp_path / "src2").startswith("*A grid*")

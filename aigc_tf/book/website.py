@@ -178,8 +178,40 @@ def missing_tools():
     return [name for name in BOOK_TOOLS if importlib.util.find_spec(name) is None]
 
 
-def write_sources(src_dir, notebooks, front_page):
+_IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)\s]+)\)")
+
+
+def place_front_page_images(markdown, base_dir, src_dir):
+    """Copy the images the front page shows (paths relative to ``base_dir``) into the book's
+    sources. Without a ``base_dir`` (an installed package's README has no checkout around it)
+    each image becomes its alt text in italics. A missing file stays a reference, so the build
+    reports it; web addresses stay as they are.
+
+    Returns:
+        The front page's Markdown.
+    """
+    def place(match):
+        alt, target = match.groups()
+        if "://" in target:
+            return match.group(0)
+        if base_dir is None:
+            return f"*{alt}*"
+        source = Path(base_dir) / target
+        if not source.is_file() or ".." in Path(target).parts:
+            return match.group(0)
+        destination = Path(src_dir) / target
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, destination)
+        return match.group(0)
+
+    return _IMAGE.sub(place, markdown)
+
+
+def write_sources(src_dir, notebooks, front_page, front_page_dir=None):
     """Write the Sphinx project (conf.py, front page, lessons, MathJax) into ``src_dir``.
+
+    ``front_page_dir`` is where the front page's relative image paths start (the README's
+    folder); without it the images become their alt text.
 
     Returns:
         The lessons grouped by part, as :func:`group_by_part` gives them.
@@ -191,6 +223,7 @@ def write_sources(src_dir, notebooks, front_page):
     (src_dir / "_static").mkdir(parents=True, exist_ok=True)
     _copy_mathjax(src_dir / "_static" / "mathjax")
     (src_dir / "conf.py").write_text(conf_py(), encoding="utf-8")
+    front_page = place_front_page_images(front_page, front_page_dir, src_dir)
     (src_dir / "index.md").write_text(index_page(front_page, parts), encoding="utf-8")
     lessons = [(Path(path).name, nbformat.read(path, as_version=4))
                for _, group in parts for path in group]
@@ -220,6 +253,14 @@ def readme_text(readme=None):
     from importlib import metadata
 
     return metadata.metadata("aigc_tf").get_payload() or "# aigc_tf\n"
+
+
+def readme_dir(readme=None):
+    """The folder of the front page's Markdown (None for the installed package's metadata)."""
+    if readme is not None:
+        return Path(readme).parent
+    checkout_readme = Path(__file__).resolve().parents[2] / "README.md"
+    return checkout_readme.parent if checkout_readme.is_file() else None
 
 
 def _check_out_dir(out_dir):
@@ -282,7 +323,7 @@ def build_book(out_dir, notebooks=None, readme=None, verbose=False, jobs=None):
     warnings = io.StringIO()
     with tempfile.TemporaryDirectory(prefix="aigc_tf-book-") as work:
         src = Path(work) / "src"
-        parts = write_sources(src, notebooks, readme_text(readme))
+        parts = write_sources(src, notebooks, readme_text(readme), readme_dir(readme))
         built = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-partial-", dir=out_dir.parent))
         try:
             # As sphinx-build does: docutils' registries are global, so a second build in
