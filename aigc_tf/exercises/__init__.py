@@ -32,8 +32,8 @@ def exercise(exercise_id, hint):
     """Register the hidden cases of one exercise under ``exercise_id`` (``"13.frechet"``).
 
     The decorated function receives the student's answer and raises :class:`ExerciseFailure`
-    (usually through :func:`expect_close`) on the first case it gets wrong; it returns the
-    number of cases that passed.
+    (usually through :func:`check_cases` or :func:`expect_close`) on the first case it gets
+    wrong; it returns the number of cases that passed.
     """
     def register(run_cases):
         _CHECKS[exercise_id] = (run_cases, hint)
@@ -56,6 +56,56 @@ def expect_close(case, got, expected, rtol=1e-6, atol=1e-8):
     if not np.allclose(got, expected, rtol=rtol, atol=atol):
         raise ExerciseFailure(f"{case}: expected {np.round(expected, 4).tolist()}, "
                               f"got {np.round(got, 4).tolist()}")
+
+
+def _copied(value):
+    """A copy of ``value`` the student's function may change freely (arrays, lists, dicts)."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, (list, tuple)):
+        return type(value)(_copied(item) for item in value)
+    if isinstance(value, dict):
+        return {key: _copied(item) for key, item in value.items()}
+    return value
+
+
+def check_cases(answer, cases, reference, rtol=1e-6, atol=1e-8):
+    """Check ``answer`` against ``reference`` on every ``(name, *arguments)`` case, in order.
+
+    The student's ``answer`` gets copies of the arguments (arrays, lists and dicts), so one
+    that changes its inputs in place cannot corrupt the reference or the next case;
+    ``reference`` gets the originals.
+
+    Args:
+        answer: The student's function.
+        cases: A sequence of tuples ``(name, *arguments)``; ``name`` names the case in the
+            failure message.
+        reference: A function of the same arguments returning the expected value.
+        rtol: Relative tolerance, as in :func:`expect_close`.
+        atol: Absolute tolerance, as in :func:`expect_close`.
+
+    Returns:
+        The number of cases, all passed.
+
+    Raises:
+        ExerciseFailure: On the first case whose answer is ``None`` or not close to the
+            reference's, naming that case.
+
+    Example:
+        >>> cases = [("x = 2", np.array([2.0])), ("x = -1, 3", np.array([-1.0, 3.0]))]
+        >>> check_cases(lambda x: x * x, cases, np.square)
+        2
+        >>> check_cases(lambda x: 2 * x, cases, np.square)
+        Traceback (most recent call last):
+        ...
+        aigc_tf.exercises.ExerciseFailure: x = -1, 3: expected [1.0, 9.0], got [-2.0, 6.0]
+    """
+    for name, *arguments in cases:
+        got = answer(*(_copied(argument) for argument in arguments))
+        if got is None:
+            raise ExerciseFailure(f"{name}: the function returned None")
+        expect_close(name, got, reference(*arguments), rtol=rtol, atol=atol)
+    return len(cases)
 
 
 def _register_all():

@@ -6,7 +6,7 @@ is asked for.
 
 import numpy as np
 
-from aigc_tf.exercises import ExerciseFailure, exercise, expect_close
+from aigc_tf.exercises import ExerciseFailure, check_cases, exercise, expect_close
 
 _PARAM_NAMES = ("W1", "b1", "W2", "b2")
 
@@ -88,7 +88,5 @@ def _softmax_xent_grad_cases(softmax_cross_entropy_grad):
              ("16 examples, 10 classes", rng.normal(size=(16, 10)), rng.integers(10, size=16)),
              ("5 examples, 4 classes, logits around 1000", 1000 + rng.normal(size=(5, 4)),
               rng.integers(4, size=5))]
-    for name, logits, labels in cases:
-        got = softmax_cross_entropy_grad(logits.copy(), labels.copy())
-        expect_close(name, got, _tape_softmax_gradient(logits, labels), rtol=1e-6, atol=1e-10)
-    return len(cases)
+    return check_cases(softmax_cross_entropy_grad, cases, _tape_softmax_gradient, rtol=1e-6,
+                       atol=1e-10)

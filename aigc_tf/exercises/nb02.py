@@ -5,7 +5,7 @@ Expected values come from the library's ``GaussianMixture`` and ``BigramModel``.
 
 import numpy as np
 
-from aigc_tf.exercises import ExerciseFailure, exercise, expect_close
+from aigc_tf.exercises import ExerciseFailure, check_cases, exercise, expect_close
 
 
 def _mixture(weights, means, covariances, reg_covar=1e-6):
@@ -38,7 +38,11 @@ def _responsibility_cases():
              ("a point far from every component (densities underflow to 0)",
               np.array([[60.0, -60.0]]), [0.3, 0.7], [[0.0, 0.0], [1.0, 1.0]],
               [0.01 * np.eye(2), 0.02 * np.eye(2)])]
-    return cases
+    return [(name, x, *map(np.array, mixture)) for name, x, *mixture in cases]
+
+
+def _library_responsibilities(x, weights, means, covariances):
+    return _mixture(weights, means, covariances).predict_proba(x)
 
 
 @exercise("02.responsibilities",
@@ -47,13 +51,8 @@ def _responsibility_cases():
                "0, so add log pi_k to log N(x_n | mu_k, Sigma_k) and normalise each row with a "
                "log-sum-exp (subtract the row's maximum before exp)")
 def _responsibilities_cases(responsibilities):
-    cases = _responsibility_cases()
-    for name, x, weights, means, covariances in cases:
-        expected = _mixture(weights, means, covariances).predict_proba(x)
-        got = responsibilities(x.copy(), np.array(weights), np.array(means),
-                               np.array(covariances))
-        expect_close(name, got, expected, rtol=1e-6, atol=1e-9)
-    return len(cases)
+    return check_cases(responsibilities, _responsibility_cases(), _library_responsibilities,
+                       rtol=1e-6, atol=1e-9)
 
 
 def _m_step_cases():

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from aigc_tf.exercises import ExerciseFailure, exercise, expect_close
+from aigc_tf.exercises import ExerciseFailure, check_cases, exercise, expect_close
 
 
 def _gaussian(x, mean, std):
@@ -21,11 +21,8 @@ def _optimal_discriminator_cases(optimal_discriminator):
               _gaussian(xs, 0.0, 1.0), _gaussian(xs, 1.5, 0.7)),
              ("densities on a 2 x 3 grid", np.arange(1.0, 7.0).reshape(2, 3) / 10,
               np.arange(6.0, 0.0, -1.0).reshape(2, 3) / 10)]
-    for name, p_data, p_g in cases:
-        expected = 1.0 / (1.0 + p_g / p_data)
-        expect_close(name, optimal_discriminator(p_data.copy(), p_g.copy()), expected,
-                     rtol=1e-6, atol=1e-9)
-    return len(cases)
+    return check_cases(optimal_discriminator, cases,
+                       lambda p_data, p_g: 1.0 / (1.0 + p_g / p_data), rtol=1e-6, atol=1e-9)
 
 
 def _autodiff_logit_gradients(d_fake):
@@ -75,11 +72,12 @@ def _js_divergence_cases(js_divergence):
     for size in (5, 20):
         p, q = rng.dirichlet(np.ones(size)), rng.dirichlet(np.ones(size))
         cases.append((f"two random distributions over {size} outcomes", p, q))
-    for name, p, q in cases:
-        m = 0.5 * (p + q)
-        expected = 0.5 * (_kl(p, m) + _kl(q, m))
-        expect_close(name, js_divergence(p.copy(), q.copy()), expected, rtol=1e-6, atol=1e-9)
-    return len(cases)
+    return check_cases(js_divergence, cases, _js, rtol=1e-6, atol=1e-9)
+
+
+def _js(p, q):
+    m = 0.5 * (p + q)
+    return 0.5 * (_kl(p, m) + _kl(q, m))
 
 
 def _kl(p, q):

@@ -6,7 +6,7 @@ Expected values come from Keras itself (a real ``Conv2DTranspose`` layer, a real
 
 import numpy as np
 
-from aigc_tf.exercises import ExerciseFailure, exercise, expect_close
+from aigc_tf.exercises import ExerciseFailure, check_cases, exercise, expect_close
 
 
 def _keras_transposed_conv(filters, kernel_size, strides=1, padding="same", use_bias=True):
@@ -21,30 +21,34 @@ def _keras_transposed_conv(filters, kernel_size, strides=1, padding="same", use_
                "kernel at every stride step, so it adds the kernel's overhang: "
                "(size - 1) * stride + kernel")
 def _upsampled_size_cases(upsampled_size):
-    cases = [(7, 4, 2, "same"), (14, 4, 2, "same"), (3, 5, 3, "same"), (7, 4, 2, "valid"),
-             (5, 3, 2, "valid"), (10, 3, 1, "valid"), (6, 2, 2, "valid"), (9, 6, 4, "valid")]
-    for size, kernel, stride, padding in cases:
-        layer = _keras_transposed_conv(1, kernel, strides=stride, padding=padding)
-        expected = layer.compute_output_shape((None, size, size, 1))[1]
-        expect_close(f"size {size}, kernel {kernel}, stride {stride}, padding {padding!r}",
-                     upsampled_size(size, kernel, stride, padding), expected, rtol=0, atol=0)
-    return len(cases)
+    settings = [(7, 4, 2, "same"), (14, 4, 2, "same"), (3, 5, 3, "same"), (7, 4, 2, "valid"),
+                (5, 3, 2, "valid"), (10, 3, 1, "valid"), (6, 2, 2, "valid"), (9, 6, 4, "valid")]
+    cases = [(f"size {size}, kernel {kernel}, stride {stride}, padding {padding!r}",
+              size, kernel, stride, padding) for size, kernel, stride, padding in settings]
+    return check_cases(upsampled_size, cases, _keras_upsampled_size, rtol=0, atol=0)
+
+
+def _keras_upsampled_size(size, kernel, stride, padding):
+    layer = _keras_transposed_conv(1, kernel, strides=stride, padding=padding)
+    return layer.compute_output_shape((None, size, size, 1))[1]
 
 
 @exercise("04.transposed_conv_params",
           hint="one kernel_size x kernel_size weight per (input channel, output channel) pair, "
                "plus one bias per output channel when use_bias is True")
 def _transposed_conv_params_cases(transposed_conv_params):
-    cases = [(3, 16, 8, True), (5, 1, 32, True), (4, 32, 1, True), (2, 7, 3, False),
-             (4, 128, 64, False)]
-    for kernel, in_channels, out_channels, use_bias in cases:
-        layer = _keras_transposed_conv(out_channels, kernel, use_bias=use_bias)
-        layer.build((None, 8, 8, in_channels))
-        expect_close(f"kernel {kernel}, {in_channels} -> {out_channels} channels, "
-                     f"use_bias={use_bias}",
-                     transposed_conv_params(kernel, in_channels, out_channels, use_bias),
-                     layer.count_params(), rtol=0, atol=0)
-    return len(cases)
+    settings = [(3, 16, 8, True), (5, 1, 32, True), (4, 32, 1, True), (2, 7, 3, False),
+                (4, 128, 64, False)]
+    cases = [(f"kernel {kernel}, {in_channels} -> {out_channels} channels, use_bias={use_bias}",
+              kernel, in_channels, out_channels, use_bias)
+             for kernel, in_channels, out_channels, use_bias in settings]
+    return check_cases(transposed_conv_params, cases, _keras_param_count, rtol=0, atol=0)
+
+
+def _keras_param_count(kernel, in_channels, out_channels, use_bias):
+    layer = _keras_transposed_conv(out_channels, kernel, use_bias=use_bias)
+    layer.build((None, 8, 8, in_channels))
+    return layer.count_params()
 
 
 def _keras_gan_losses(real_logits, fake_logits):

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from aigc_tf.exercises import exercise, expect_close
+from aigc_tf.exercises import check_cases, exercise
 
 
 def _kl_cases():
@@ -26,12 +26,9 @@ def _gaussian_kl_cases(kl_to_standard_normal):
 
     from aigc_tf.models.vae import gaussian_kl
 
-    cases = _kl_cases()
-    for name, mu, log_var in cases:
-        expected = ops.convert_to_numpy(gaussian_kl(mu, log_var))
-        expect_close(name, kl_to_standard_normal(mu.copy(), log_var.copy()), expected,
-                     rtol=1e-5, atol=1e-5)
-    return len(cases)
+    return check_cases(kl_to_standard_normal, _kl_cases(),
+                       lambda mu, log_var: ops.convert_to_numpy(gaussian_kl(mu, log_var)),
+                       rtol=1e-5, atol=1e-5)
 
 
 @exercise("06.reparameterise",
@@ -47,11 +44,10 @@ def _reparameterise_cases(reparameterise):
         cases.append((f"random batch of {rows} codes with {dim} dimensions",
                       rng.normal(size=(rows, dim)), rng.uniform(-4.0, 2.0, size=(rows, dim)),
                       rng.normal(size=(rows, dim))))
-    for name, mu, log_var, eps in cases:
-        expected = mu + np.sqrt(np.exp(log_var)) * eps  # independent of the library's layer
-        expect_close(name, reparameterise(mu.copy(), log_var.copy(), eps.copy()), expected,
-                     rtol=1e-6, atol=1e-8)
-    return len(cases)
+    # The expected values are independent of the library's layer.
+    return check_cases(reparameterise, cases,
+                       lambda mu, log_var, eps: mu + np.sqrt(np.exp(log_var)) * eps,
+                       rtol=1e-6, atol=1e-8)
 
 
 @exercise("06.bits_per_dim",
@@ -60,6 +56,5 @@ def _bits_per_dim_cases(bits_per_dim):
     cases = [("100 nats per 28x28 image", 100.0, 784),
              ("ln 2 nats for one pixel", math.log(2.0), 1),
              ("3000 nats per 32x32x3 image", 3000.0, 3072)]
-    for name, nll_nats, dims in cases:
-        expect_close(name, bits_per_dim(nll_nats, dims), nll_nats / dims / math.log(2.0))
-    return len(cases)
+    return check_cases(bits_per_dim, cases,
+                       lambda nll_nats, dims: nll_nats / dims / math.log(2.0))

@@ -2,15 +2,13 @@
 
 import numpy as np
 
-from aigc_tf.exercises import ExerciseFailure, exercise, expect_close
+from aigc_tf.exercises import ExerciseFailure, check_cases, exercise, expect_close
 
 
 @exercise("07.conditional_input",
           hint="one-hot encode the labels (a row of zeros with a 1 in column y) and put them "
                "AFTER the features: np.concatenate([features, one_hot], axis=1)")
 def _conditional_input_cases(conditional_input):
-    import keras
-
     rng = np.random.default_rng(7)
     cases = [("one 2-D code with label 3 of 10", rng.normal(size=(1, 2)), np.array([3]), 10),
              ("three codes, labels 0, 9, 0 of 10", rng.normal(size=(3, 2)),
@@ -19,14 +17,17 @@ def _conditional_input_cases(conditional_input):
               rng.integers(0, 4, size=5), 4),
              ("a batch of 256-D features, 10 classes", rng.normal(size=(16, 256)),
               rng.integers(0, 10, size=16), 10)]
-    for name, features, labels, num_classes in cases:
-        # exactly what the library's CVAE builders do with their two inputs
-        one_hot = keras.ops.one_hot(labels, num_classes)
-        expected = keras.ops.convert_to_numpy(
-            keras.layers.Concatenate()([features.astype("float32"), one_hot]))
-        got = conditional_input(features.copy(), labels.copy(), num_classes)
-        expect_close(name, got, expected, rtol=1e-6, atol=1e-6)
-    return len(cases)
+    return check_cases(conditional_input, cases, _keras_conditional_input, rtol=1e-6,
+                       atol=1e-6)
+
+
+def _keras_conditional_input(features, labels, num_classes):
+    """Exactly what the library's CVAE builders do with their two inputs."""
+    import keras
+
+    one_hot = keras.ops.one_hot(labels, num_classes)
+    return keras.ops.convert_to_numpy(
+        keras.layers.Concatenate()([features.astype("float32"), one_hot]))
 
 
 @exercise("07.style_transfer_inputs",

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from aigc_tf.exercises import ExerciseFailure, exercise, expect_close
+from aigc_tf.exercises import ExerciseFailure, check_cases, exercise, expect_close
 
 
 def _softmax(logits):
@@ -45,9 +45,9 @@ def _temperature_softmax_cases(temperature_softmax):
              ("4 rows of 10 logits at T = 2", rng.normal(size=(4, 10)), 2.0),
              ("2 rows of 67 logits at T = 0.7", 3 * rng.normal(size=(2, 67)), 0.7),
              ("large logits (around 100) at T = 0.05", 100 + rng.normal(size=(3, 5)), 0.05)]
-    for name, logits, temperature in cases:
-        got = temperature_softmax(logits.copy(), temperature)
-        expect_close(name, got, _softmax(logits / temperature), rtol=1e-5, atol=1e-7)
+    passed = check_cases(temperature_softmax, cases,
+                         lambda logits, temperature: _softmax(logits / temperature), rtol=1e-5,
+                         atol=1e-7)
     # The library's sampler draws from exactly this distribution.
     logits = np.array([[2.0, 1.0, 0.0, -1.0, 0.5]])
     draws = 20_000
@@ -56,7 +56,7 @@ def _temperature_softmax_cases(temperature_softmax):
     frequencies = np.bincount(keras.ops.convert_to_numpy(ids), minlength=5) / draws
     expect_close("T = 0.8: the frequencies of aigc_tf.sampling.sample_logits's draws",
                  temperature_softmax(logits.copy(), 0.8)[0], frequencies, rtol=0, atol=0.015)
-    return len(cases) + 1
+    return passed + 1
 
 
 @exercise("09.keep_top_k",

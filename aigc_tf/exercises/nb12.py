@@ -6,7 +6,7 @@ notebook's models run on, so an answer that passes here agrees with the library.
 
 import numpy as np
 
-from aigc_tf.exercises import ExerciseFailure, exercise, expect_close
+from aigc_tf.exercises import ExerciseFailure, check_cases, exercise, expect_close
 
 
 def _schedule(kind, timesteps):
@@ -86,15 +86,15 @@ def _ddim_step_cases(ddim_step):
                "and a larger w pushes further away from the unconditional prediction")
 def _guided_noise_cases(guided_noise):
     rng = np.random.default_rng(120)
-    cases = [("w = 0 (no guidance)", 0.0, (3, 2)), ("w = 1", 1.0, (3, 2)),
-             ("w = 3 on a batch of images", 3.0, (2, 28, 28, 1))]
-    for name, weight, shape in cases:
-        conditional, unconditional = rng.normal(size=shape), rng.normal(size=shape)
-        got = guided_noise(conditional.copy(), unconditional.copy(), weight)
-        expect_close(name, got, (1 + weight) * conditional - weight * unconditional)
+    settings = [("w = 0 (no guidance)", 0.0, (3, 2)), ("w = 1", 1.0, (3, 2)),
+                ("w = 3 on a batch of images", 3.0, (2, 28, 28, 1))]
+    cases = [(name, rng.normal(size=shape), rng.normal(size=shape), weight)
+             for name, weight, shape in settings]
+    passed = check_cases(guided_noise, cases, lambda conditional, unconditional, weight:
+                         (1 + weight) * conditional - weight * unconditional)
     try:
         guided_noise(np.zeros((1, 2)), np.zeros((1, 2)), -1.0)
     except ValueError:
-        return len(cases) + 1
+        return passed + 1
     raise ExerciseFailure("a negative weight w = -1: expected a ValueError (guidance weights "
                           "are >= 0)")

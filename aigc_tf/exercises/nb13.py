@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from aigc_tf.exercises import exercise, expect_close
+from aigc_tf.exercises import check_cases, exercise
 
 
 def _random_covariance(rng, dim):
@@ -24,10 +24,8 @@ def _frechet_gaussians_cases(frechet_gaussians):
         cases.append((f"random {dim}-D Gaussians", rng.normal(size=dim),
                       _random_covariance(rng, dim), rng.normal(size=dim),
                       _random_covariance(rng, dim)))
-    for name, *gaussians in cases:
-        expect_close(name, frechet_gaussians(*gaussians), gaussian_frechet_distance(*gaussians),
-                     rtol=1e-5, atol=1e-6)
-    return len(cases)
+    return check_cases(frechet_gaussians, cases, gaussian_frechet_distance, rtol=1e-5,
+                       atol=1e-6)
 
 
 @exercise("13.knn_precision",
@@ -38,12 +36,11 @@ def _knn_precision_cases(knn_precision):
 
     rng = np.random.default_rng(31)
     real = rng.normal(size=(60, 2))
-    cases = [("fakes equal to the reals", real, real.copy(), 3),
-             ("fakes far from every real", real, real + 100.0, 3),
-             ("fakes from a wider cloud", real, 2.0 * rng.normal(size=(50, 2)), 3),
-             ("fakes shifted by 1, k = 5", real, rng.normal(size=(40, 2)) + 1.0, 5)]
-    for name, real_points, fake_points, k in cases:
-        expected = precision_recall(real_points, fake_points, k=k)["precision"]
-        expect_close(f"{name} (k={k})", knn_precision(real_points, fake_points, k),
-                     expected, rtol=0, atol=1e-9)
-    return len(cases)
+    cases = [("fakes equal to the reals (k=3)", real, real.copy(), 3),
+             ("fakes far from every real (k=3)", real, real + 100.0, 3),
+             ("fakes from a wider cloud (k=3)", real, 2.0 * rng.normal(size=(50, 2)), 3),
+             ("fakes shifted by 1, k = 5 (k=5)", real, rng.normal(size=(40, 2)) + 1.0, 5)]
+    return check_cases(knn_precision, cases,
+                       lambda real_points, fake_points, k: precision_recall(
+                           real_points, fake_points, k=k)["precision"],
+                       rtol=0, atol=1e-9)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from aigc_tf.exercises import ExerciseFailure, exercise, expect_close
+from aigc_tf.exercises import check_cases, exercise
 
 
 @exercise("14.int8_round_trip",
@@ -16,10 +16,8 @@ def _int8_round_trip_cases(int8_round_trip):
              ("largest magnitude is negative: x = (-4, 1, 3)", np.array([-4.0, 1.0, 3.0])),
              ("a 3x4 matrix of normal weights", rng.normal(size=(3, 4))),
              ("tiny weights around 1e-3", rng.normal(scale=1e-3, size=(20,)))]
-    for name, x in cases:
-        expected = dequantize(*quantize_symmetric(x))
-        expect_close(name, int8_round_trip(x.copy()), expected, rtol=1e-5, atol=1e-7)
-    return len(cases)
+    return check_cases(int8_round_trip, cases, lambda x: dequantize(*quantize_symmetric(x)),
+                       rtol=1e-5, atol=1e-7)
 
 
 @exercise("14.soft_label_loss",
@@ -38,11 +36,10 @@ def _soft_label_loss_cases(soft_label_loss):
              ("the same pair at T = 4", np.array([[2.0, 0.0, -1.0]]), np.zeros((1, 3)), 4.0),
              ("a batch of 6 rows, 10 classes, T = 2", rng.normal(scale=3.0, size=(6, 10)),
               rng.normal(size=(6, 10)), 2.0)]
-    for name, teacher, student, temperature in cases:
-        expected = ops.convert_to_numpy(distillation_loss(teacher, student, temperature))
-        expect_close(name, soft_label_loss(teacher.copy(), student.copy(), temperature),
-                     expected, rtol=1e-4, atol=1e-6)
-    return len(cases)
+    return check_cases(soft_label_loss, cases,
+                       lambda teacher, student, temperature: ops.convert_to_numpy(
+                           distillation_loss(teacher, student, temperature)),
+                       rtol=1e-4, atol=1e-6)
 
 
 @exercise("14.sparsity_schedule",
@@ -56,9 +53,4 @@ def _sparsity_schedule_cases(sparsity_at):
              ("a quarter of the way, final 0.9", 25, 0.9, 0, 100),
              ("before begin_step", 5, 0.5, 10, 60),
              ("after end_step", 500, 0.95, 10, 60)]
-    for name, step, final, begin, end in cases:
-        got = sparsity_at(step, final, begin, end)
-        if got is None:
-            raise ExerciseFailure(f"{name}: the function returned None")
-        expect_close(name, got, polynomial_sparsity(step, final, begin, end), rtol=1e-6)
-    return len(cases)
+    return check_cases(sparsity_at, cases, polynomial_sparsity, rtol=1e-6)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from aigc_tf.exercises import ExerciseFailure, exercise, expect_close
+from aigc_tf.exercises import ExerciseFailure, check_cases, exercise, expect_close
 
 
 @exercise("15.nearest_centroid",
@@ -26,10 +26,7 @@ def _nearest_centroid_cases(nearest_centroid):
          centres[labels] + rng.normal(scale=2.0, size=(12, 6)), labels,
          centres[test_labels] + rng.normal(scale=2.0, size=(100, 6)), test_labels),
     ]
-    for name, *arrays in cases:
-        got = nearest_centroid(*[a.copy() for a in arrays])
-        expect_close(name, got, nearest_centroid_accuracy(*arrays), rtol=0, atol=1e-9)
-    return len(cases)
+    return check_cases(nearest_centroid, cases, nearest_centroid_accuracy, rtol=0, atol=1e-9)
 
 
 def _toy_model(keras):

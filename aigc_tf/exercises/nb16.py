@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from aigc_tf.exercises import ExerciseFailure, exercise, expect_close
+from aigc_tf.exercises import ExerciseFailure, check_cases, exercise, expect_close
 
 
 def _gradient(function, images, weights):
@@ -38,25 +38,21 @@ def _shift_images_cases(shift_images):
 
     rng = np.random.default_rng(16)
     images = rng.uniform(-1, 1, (3, 6, 5, 1)).astype("float32")
-    cases = [("no shift", [[0, 0], [0, 0], [0, 0]], 0.0),
-             ("one row down, fill 0", [[1, 0], [1, 0], [1, 0]], 0.0),
-             ("different shifts per image, fill -1", [[2, -1], [-3, 2], [0, 4]], -1.0),
-             ("shifted right out of view", [[0, 5], [6, 0], [-6, -5]], -1.0)]
-    for name, shifts, fill in cases:
-        shifts = np.array(shifts, "int32")
-        expected = ops.convert_to_numpy(translate(images, shifts, fill))
-        got = shift_images(images.copy(), shifts.copy(), fill)
-        if got is None:
-            raise ExerciseFailure(f"{name}: the function returned None")
-        expect_close(name, ops.convert_to_numpy(ops.convert_to_tensor(got)), expected,
-                     atol=1e-6)
+    cases = [(name, images, np.array(shifts, "int32"), fill) for name, shifts, fill in [
+        ("no shift", [[0, 0], [0, 0], [0, 0]], 0.0),
+        ("one row down, fill 0", [[1, 0], [1, 0], [1, 0]], 0.0),
+        ("different shifts per image, fill -1", [[2, -1], [-3, 2], [0, 4]], -1.0),
+        ("shifted right out of view", [[0, 5], [6, 0], [-6, -5]], -1.0)]]
+    passed = check_cases(shift_images, cases,
+                         lambda *arguments: ops.convert_to_numpy(translate(*arguments)),
+                         atol=1e-6)
     weights = rng.uniform(size=images.shape).astype("float32")
     shifts = np.array([[2, -1], [-3, 2], [0, 4]], "int32")
     expected = _gradient(lambda x: translate(x, shifts, -1.0), images, weights)
     got = _gradient(lambda x: shift_images(x, shifts, -1.0), images, weights)
     expect_close("gradient with respect to the images (different shifts, fill -1)", got,
                  expected, atol=1e-5)
-    return len(cases) + 1
+    return passed + 1
 
 
 def _toy_discriminator(images):

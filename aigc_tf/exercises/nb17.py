@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from aigc_tf.exercises import ExerciseFailure, exercise, expect_close
+from aigc_tf.exercises import check_cases, exercise
 
 
 @exercise("17.sequence_kl",
@@ -20,11 +20,10 @@ def _sequence_kl_cases(sequence_kl_estimate):
               np.log([[0.5, 0.4]]), np.log([[0.25, 0.1]])),
              ("a batch of 4 texts, 6 tokens each", np.log(rng.uniform(0.01, 1, (4, 6))),
               np.log(rng.uniform(0.01, 1, (4, 6))))]
-    for name, policy, reference in cases:
-        expected = ops.convert_to_numpy(sequence_kl(policy, reference))
-        expect_close(name, sequence_kl_estimate(policy.copy(), reference.copy()), expected,
-                     rtol=1e-5, atol=1e-6)
-    return len(cases)
+    return check_cases(sequence_kl_estimate, cases,
+                       lambda policy, reference: ops.convert_to_numpy(
+                           sequence_kl(policy, reference)),
+                       rtol=1e-5, atol=1e-6)
 
 
 @exercise("17.reinforce_loss",
@@ -38,13 +37,9 @@ def _reinforce_loss_cases(reinforce_with_baseline):
               np.array([1.0, 0.0, 2.0])),
              ("equal rewards (no signal: loss 0)", np.array([-4.0, -9.0]), np.array([3.0, 3.0])),
              ("a batch of 32 texts", rng.normal(-40, 5, 32), rng.uniform(0, 1, 32))]
-    for name, log_probs, rewards in cases:
-        got = reinforce_with_baseline(log_probs.copy(), rewards.copy())
-        if got is None:
-            raise ExerciseFailure(f"{name}: the function returned None")
-        expect_close(name, got, float(reinforce_loss(log_probs, rewards)), rtol=1e-5,
-                     atol=1e-6)
-    return len(cases)
+    return check_cases(reinforce_with_baseline, cases,
+                       lambda log_probs, rewards: float(reinforce_loss(log_probs, rewards)),
+                       rtol=1e-5, atol=1e-6)
 
 
 @exercise("17.lipogram_reward",
@@ -59,9 +54,5 @@ def _lipogram_reward_cases(share_of_words_without):
              ("'O, Romeo, Romeo! wherefore art thou Romeo?', letter o",
               "O, Romeo, Romeo! wherefore art thou Romeo?", "o"),
              ("words split by apostrophes: \"I'll ne'er\", letter e", "I'll ne'er", "e")]
-    for name, text, letter in cases:
-        got = share_of_words_without(text, letter)
-        if got is None:
-            raise ExerciseFailure(f"{name}: the function returned None")
-        expect_close(name, got, LipogramReward(letter)([text])[0], rtol=1e-5)
-    return len(cases)
+    return check_cases(share_of_words_without, cases,
+                       lambda text, letter: LipogramReward(letter)([text])[0], rtol=1e-5)

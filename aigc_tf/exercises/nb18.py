@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from aigc_tf.exercises import exercise, expect_close
+from aigc_tf.exercises import check_cases, exercise
 
 
 @exercise("18.balanced_accuracy",
@@ -26,11 +26,10 @@ def _balanced_accuracy_cases(balanced_accuracy):
         targets[:2] = (0, 1)  # both classes present
         scores = np.clip(0.3 * targets + rng.random(200) * 0.7, 0, 1)
         cases.append((f"200 random scores, threshold {threshold}", scores, targets, threshold))
-    for name, scores, targets, threshold in cases:
-        expected = detection_rates(scores, targets, threshold)["balanced_accuracy"]
-        expect_close(name, balanced_accuracy(scores, targets, threshold), expected, rtol=0,
-                     atol=1e-9)
-    return len(cases)
+    return check_cases(balanced_accuracy, cases,
+                       lambda scores, targets, threshold: detection_rates(
+                           scores, targets, threshold)["balanced_accuracy"],
+                       rtol=0, atol=1e-9)
 
 
 @exercise("18.copy_share",
@@ -48,14 +47,15 @@ def _copy_share_cases(copy_share):
     # 12 training images in the reference: the median and the mean of its distances differ
     skewed = np.concatenate([train[:12], reference[:18]])
     cases = [
-        ("samples that are training images", train[5:15], reference, 0.5),
-        ("new random images", rng.random((20, 4, 4, 1)), reference, 0.5),
-        ("10 near-copies and 10 new images", mix, reference, 0.5),
-        ("the same mix with threshold 0.9", mix, reference, 0.9),
-        ("the same mix against a reference that holds training images", mix, skewed, 0.9),
+        ("samples that are training images", train[5:15], train, reference, 0.5),
+        ("new random images", rng.random((20, 4, 4, 1)), train, reference, 0.5),
+        ("10 near-copies and 10 new images", mix, train, reference, 0.5),
+        ("the same mix with threshold 0.9", mix, train, reference, 0.9),
+        ("the same mix against a reference that holds training images", mix, train, skewed,
+         0.9),
     ]
-    for name, samples, ref, threshold in cases:
-        expected = memorisation(samples, train, ref, threshold=threshold)["copy_share"]
-        expect_close(name, copy_share(samples, train, ref, threshold), expected, rtol=0,
-                     atol=1e-9)
-    return len(cases)
+    return check_cases(copy_share, cases,
+                       lambda samples, train_images, reference_images, threshold: memorisation(
+                           samples, train_images, reference_images,
+                           threshold=threshold)["copy_share"],
+                       rtol=0, atol=1e-9)
