@@ -26,6 +26,17 @@ LOSS_TOLERANCE = 0.05
 # Largest gap between the two workers' BatchNorm moving statistics after one epoch (fast DCGAN).
 MOVING_STATS_TOLERANCE = 0.02  # measured 0.006
 TIMEOUT = 600  # seconds; a busy 2-core machine needs most of it to start TensorFlow twice
+# Largest gap between latent diffusion's EMA weights after a step on two logical devices and
+# the EMA formula applied to the trained weights: measured 0.0 (each replica updates its copy
+# from the same all-reduced weights); a decay one step off would give 7e-4.
+EMA_TOLERANCE = 1e-6
+# Split this machine's CPU into two logical devices; must run before anything touches TensorFlow.
+TWO_LOGICAL_CPUS = textwrap.dedent("""
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+""")
 
 
 def read_history(run_dir):
@@ -38,25 +49,32 @@ def devices(run_dir):
     return json.loads((run_dir / "metrics.json").read_text())["training"]["devices"]
 
 
-def test_two_logical_cpus_give_the_one_device_loss_curve(tmp_path):
-    script = textwrap.dedent(f"""
-        import sys
-        import tensorflow as tf
+def run_on_two_cpus(script, *args):
+    """Run ``script`` with ``args`` in a fresh Python whose CPU is two logical devices.
 
-        cpu = tf.config.list_physical_devices("CPU")[0]
-        tf.config.set_logical_device_configuration(
-            cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    The script runs after :data:`TWO_LOGICAL_CPUS`, so ``tf`` is imported already.
+
+    Returns:
+        What the script printed; a failed script fails the test with its stderr's end.
+    """
+    done = subprocess.run(
+        [sys.executable, "-c", TWO_LOGICAL_CPUS + textwrap.dedent(script), *map(str, args)],
+        capture_output=True, text=True, timeout=TIMEOUT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def test_two_logical_cpus_give_the_one_device_loss_curve(tmp_path):
+    two, one = tmp_path / "two_devices", tmp_path / "one_device"
+    run_on_two_cpus(f"""
+        import sys
         from aigc_tf.cli import main
 
         for out, extra in ((sys.argv[1], ["--strategy", "mirrored"]), (sys.argv[2], [])):
             args = ["train", "dcgan", "--fast", "--epochs", "{EPOCHS}", "--skip-eval",
                     "--out", out]
             assert main(args + extra) == 0
-    """)
-    two, one = tmp_path / "two_devices", tmp_path / "one_device"
-    done = subprocess.run([sys.executable, "-c", script, str(two), str(one)],
-                          capture_output=True, text=True, timeout=TIMEOUT)
-    assert done.returncode == 0, done.stderr[-3000:]
+    """, two, one)
     assert (devices(two), devices(one)) == (2, 1)
     curves = read_history(two), read_history(one)
     assert [len(curve) for curve in curves] == [EPOCHS, EPOCHS]
@@ -120,13 +138,8 @@ def test_hand_written_steps_scale_the_loss_and_draw_new_noise_per_replica():
     """One SGD step of a VAE on two logical CPUs moves the weights as one device does (each
     replica's loss divided by 2: without it the step would be twice as long), and the two
     replicas draw different noise (a mirrored SeedGenerator alone gives both the same)."""
-    script = textwrap.dedent("""
+    stdout = run_on_two_cpus("""
         import numpy as np
-        import tensorflow as tf
-
-        cpu = tf.config.list_physical_devices("CPU")[0]
-        tf.config.set_logical_device_configuration(
-            cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
         import keras
         from aigc_tf.models.replicas import replica_normal
         from aigc_tf.models.vae import VAE, build_mlp_decoder, build_mlp_encoder
@@ -151,9 +164,72 @@ def test_hand_written_steps_scale_the_loss_and_draw_new_noise_per_replica():
         first, second = (t.numpy() for t in mirrored.experimental_local_results(noise))
         print("same_noise", bool(np.allclose(first, second)))
     """)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=TIMEOUT)
-    assert done.returncode == 0, done.stderr[-3000:]
-    lines = dict(line.split() for line in done.stdout.splitlines() if line[:4] in ("gap ", "same"))
-    assert float(lines["gap"]) < 0.3, done.stdout  # unscaled: about 1 (a step twice as long)
+    lines = dict(line.split() for line in stdout.splitlines() if line[:4] in ("gap ", "same"))
+    assert float(lines["gap"]) < 0.3, stdout  # unscaled: about 1 (a step twice as long)
     assert lines["same_noise"] == "False"
+
+
+def test_latent_diffusion_keeps_one_ema_on_both_replicas_and_samples():
+    """Diffusion's train step updates the EMA copy in replica context: each replica updates
+    its own copy from the same all-reduced weights, so the copies stay equal and follow
+    ``decay * average + (1 - decay) * weight`` with ``decay = min(ema_decay, (1 + n) / (10 + n))``
+    after step n."""
+    result = json.loads(run_on_two_cpus("""
+        import json
+        import keras
+        import numpy as np
+        from aigc_tf.models.diffusion_networks import build_autoencoder
+        from aigc_tf.models.latent_diffusion import build_latent_diffusion
+
+        codes = np.random.default_rng(0).normal(size=(96, 4)).astype("float32")
+        strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+        with strategy.scope():
+            keras.utils.set_random_seed(0)
+            _, decoder, _ = build_autoencoder(latent_dim=4, hidden_units=(16,))
+            model = build_latent_diffusion(decoder, codes, width=16, depth=1, timesteps=50,
+                                           ema_decay=0.9, seed=0)
+            model.compile(optimizer=keras.optimizers.Adam(1e-2))
+            model.fit(codes, batch_size=32, epochs=1, verbose=0, shuffle=False)  # 3 steps
+            before = [w.numpy() for w in model.ema_network.weights]
+            model.fit(codes[:32], batch_size=32, epochs=1, verbose=0)  # one more
+        step = int(model.optimizer.iterations.numpy())
+        decay = min(0.9, (1 + step) / (10 + step))
+        replica_gap = max(
+            float(np.abs(first - second).max()) for first, second in (
+                [t.numpy() for t in strategy.experimental_local_results(v.value)]
+                for v in model.ema_network.weights))
+        formula_gap = max(
+            float(np.abs(average.numpy() - (decay * old + (1 - decay) * weight.numpy())).max())
+            for average, old, weight in zip(model.ema_network.weights, before,
+                                            model.network.weights, strict=True))
+        ema_moved = max(float(np.abs(average.numpy() - old).max())
+                        for average, old in zip(model.ema_network.weights, before))
+        images = model.sample(4, seed=0, steps=5)
+        print(json.dumps({"step": step, "replica_gap": replica_gap, "formula_gap": formula_gap,
+                          "ema_moved": ema_moved, "shape": images.shape,
+                          "range": [float(images.min()), float(images.max())]}))
+    """).splitlines()[-1])
+    assert result["step"] == 4
+    assert result["replica_gap"] == 0.0
+    assert result["ema_moved"] > 100 * EMA_TOLERANCE  # the step moved the average
+    assert result["formula_gap"] <= EMA_TOLERANCE, result
+    low, high = result["range"]
+    assert result["shape"] == [4, 28, 28, 1] and 0 <= low <= high <= 1
+
+
+def test_cli_trains_latent_diffusion_on_two_logical_cpus(tmp_path):
+    run_on_two_cpus("""
+        import sys
+        from aigc_tf.cli import main
+
+        assert main(["train", "latent-diffusion", "--fast", "--epochs", "1", "--skip-eval",
+                     "--strategy", "mirrored", "--out", sys.argv[1]]) == 0
+    """, tmp_path / "run")
+    run_dir = tmp_path / "run"
+    report = json.loads((run_dir / "metrics.json").read_text())
+    assert (report["training"]["devices"], report["training"]["steps"]) == (2, 5)
+    assert (run_dir / "samples.png").is_file() and read_history(run_dir)[0]["loss"] > 0
+    model, recipe = cli.load_generator(run_dir / "model.keras")
+    assert recipe.name == "latent-diffusion"
+    images = model.sample(3, seed=0, steps=5)
+    assert images.shape == (3, 28, 28, 1) and 0 <= images.min() <= images.max() <= 1

@@ -243,6 +243,8 @@ class Diffusion(ReverseProcess, keras.Model):
     def _update_ema(self):
         step = ops.cast(self.optimizer.iterations, "float32")
         decay = ops.minimum(self.ema_decay, (1.0 + step) / (10.0 + step))
+        # Under tf.distribute each replica assigns its own copy (aggregation "none", as in
+        # the optimizers' use_ema) from the same all-reduced weights: the copies stay equal.
         for average, weight in zip(self.ema_network.weights, self.network.weights, strict=True):
             average.assign(decay * average + (1.0 - decay) * weight)
 
