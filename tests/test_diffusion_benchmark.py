@@ -29,10 +29,13 @@ def test_fast_run_prints_every_model_and_a_verdict_per_target(diffusion_benchmar
     text = out.getvalue()
     assert code == 0
     assert "0.02 min per model" in text and "FAST" in text
-    for row in ("latent diffusion, DDIM-50", "ancestral over 1,000 steps",
+    assert "2 draws of 50 samples" in text
+    for row in ("latent diffusion, DDIM-50, eta 1", "DDIM-50 deterministic (eta 0)",
+                "ancestral over 1,000 steps",
                 "self-conditioned DCGAN", "keras-io-style pixel DDIM",
                 "conditional latent diffusion"):
-        assert re.search(rf"{re.escape(row)}.*FD \S+ \(floor \S+\)", text), row
+        assert re.search(rf"{re.escape(row)}.*FD \S+ ± \S+ \(floor \S+ ± \S+, 2 draws\)",
+                         text), row
     verdicts = re.findall(r"^  (PASS|FAIL)  (.+?)\s{2,}", text, flags=re.MULTILINE)
     assert [target for _, target in verdicts] == [
         "FD <= 1.3 x floor", "confident >= 90%", "classes within 3 points of 10%",

@@ -39,7 +39,7 @@ from keras import ops
 
 from aigc_tf import data
 from aigc_tf.models.diffusion_networks import build_unet
-from aigc_tf.models.diffusion_sampling import ReverseProcess
+from aigc_tf.models.diffusion_sampling import ReverseProcess, check_eta
 from aigc_tf.models.diffusion_schedules import NoiseSchedule
 from aigc_tf.models.replicas import (
     replica_loss,
@@ -93,6 +93,11 @@ class Diffusion(ReverseProcess, keras.Model):
             binary cross-entropy outputs each pixel's *mean*, grey where the code leaves a
             stroke uncertain; real digits are almost black and white, and a temperature
             below 1 decodes closer to the most likely pixels.
+        sampling_eta: the DDIM noise ``eta`` in [0, 1] that sampling uses unless told
+            otherwise (0: deterministic DDIM; 1: fresh noise at every step, as ancestral
+            sampling draws). A network that is still imperfect after a short run samples
+            better with some noise: each step's fresh noise corrects part of the previous
+            steps' errors, while the deterministic path carries them to the end.
         seed: seed of the training noise.
         **kwargs: passed to ``keras.Model``.
 
@@ -112,7 +117,7 @@ class Diffusion(ReverseProcess, keras.Model):
     def __init__(self, network, schedule="cosine", timesteps=1000, prediction="eps",
                  min_snr_gamma=None, num_classes=None, label_dropout=0.1, ema_decay=0.995,
                  data_mean=0.0, data_std=1.0, clip=None, decoder=None, decoder_temperature=1.0,
-                 seed=None, **kwargs):
+                 sampling_eta=0.0, seed=None, **kwargs):
         super().__init__(**kwargs)
         if isinstance(schedule, dict):  # a saved schedule's config
             schedule = NoiseSchedule(**schedule)
@@ -142,6 +147,7 @@ class Diffusion(ReverseProcess, keras.Model):
         if not decoder_temperature > 0:
             raise ValueError(f"decoder_temperature must be > 0, got {decoder_temperature!r}")
         self.decoder_temperature = float(decoder_temperature)
+        self.sampling_eta = check_eta(sampling_eta)
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self._loss_weights = ops.convert_to_tensor(self._snr_weights(), "float32")
@@ -286,6 +292,7 @@ class Diffusion(ReverseProcess, keras.Model):
             "decoder": (None if self.decoder is None
                         else keras.saving.serialize_keras_object(self.decoder)),
             "decoder_temperature": self.decoder_temperature,
+            "sampling_eta": self.sampling_eta,
             "seed": self.seed,
         }
 

@@ -39,12 +39,20 @@ def _check_seed(seed):
     return int(seed)
 
 
+def check_eta(eta):
+    """Return the DDIM noise ``eta`` as a float, or raise ``ValueError`` unless in [0, 1]."""
+    if isinstance(eta, bool) or not isinstance(eta, (int, float, np.integer, np.floating)) \
+            or not 0 <= eta <= 1:
+        raise ValueError(f"eta must be in [0, 1], got {eta!r}")
+    return float(eta)
+
+
 class ReverseProcess:
     """Sampling methods of :class:`~aigc_tf.models.diffusion.Diffusion` (a mixin).
 
     It relies on the model's ``network``, ``ema_network``, ``schedule``, ``prediction``,
-    ``num_classes``, ``clip``, ``data_mean``/``data_std``, ``decoder`` and
-    ``decoder_temperature``.
+    ``num_classes``, ``clip``, ``data_mean``/``data_std``, ``decoder``,
+    ``decoder_temperature`` and ``sampling_eta``.
     """
 
     def _guided_output(self, network, x, t, labels, guidance):
@@ -139,7 +147,7 @@ class ReverseProcess:
                 progress.add(1)
         return ops.convert_to_numpy(x)
 
-    def sample_data(self, n=None, labels=None, seed=None, method="ddim", steps=None, eta=0.0,
+    def sample_data(self, n=None, labels=None, seed=None, method="ddim", steps=None, eta=None,
                     guidance=None, noise=None, use_ema=True, batch_size=SAMPLE_BATCH,
                     verbose="auto", return_path=False):
         """Run the reverse process; samples in data space (latent codes for latent diffusion).
@@ -155,7 +163,8 @@ class ReverseProcess:
             method: ``"ddim"`` (default) or ``"ddpm"`` (ancestral, all T steps).
             steps: DDIM steps (an int up to T, or a decreasing sequence of steps);
                 default 50. Ancestral sampling always runs T.
-            eta: DDIM noise: 0 deterministic, 1 ancestral-like.
+            eta: DDIM noise: 0 deterministic, 1 ancestral-like (None: the model's
+                ``sampling_eta``).
             guidance: classifier-free guidance weight ``w >= 0`` (conditional models;
                 None or 0: the conditional model alone).
             noise: the starting noise ``x_T``, shape ``(N, *data_shape)`` in the model's
@@ -174,8 +183,7 @@ class ReverseProcess:
         labels = self._sampling_labels(n, labels, guidance)
         count = len(labels)
         visited = self._visited_steps(method, steps)
-        if not 0 <= eta <= 1:
-            raise ValueError(f"eta must be in [0, 1], got {eta!r}")
+        eta = self.sampling_eta if eta is None else check_eta(eta)
         noise, seed = self._starting_noise(noise, count), _check_seed(seed)
         step = self._step_function(method == "ddpm", bool(guidance), use_ema)
         constants = [ops.convert_to_tensor(value, "float32") for value in (guidance or 0.0, eta)]

@@ -46,6 +46,7 @@ RECIPE = {
     "lr": 2e-3,
     "ema_decay": 0.995,
     "decoder_temperature": 2 / 3,
+    "sampling_eta": 1.0,
 }
 _STEPS_PER_EPOCH = 200  # fit's epochs are only bookkeeping on a repeated dataset
 
@@ -114,7 +115,8 @@ def build_latent_diffusion(decoder, codes, num_classes=None, width=RECIPE["width
                            depth=RECIPE["depth"], timesteps=RECIPE["timesteps"],
                            schedule=RECIPE["schedule"], prediction=RECIPE["prediction"],
                            ema_decay=RECIPE["ema_decay"],
-                           decoder_temperature=RECIPE["decoder_temperature"], **kwargs):
+                           decoder_temperature=RECIPE["decoder_temperature"],
+                           sampling_eta=RECIPE["sampling_eta"], **kwargs):
     """A :class:`~aigc_tf.models.diffusion.Diffusion` model of ``codes``, decoding to images.
 
     The model standardises each code dimension with the codes' mean and standard deviation
@@ -125,7 +127,7 @@ def build_latent_diffusion(decoder, codes, num_classes=None, width=RECIPE["width
         codes: the training codes ``(N, latent_dim)``, for their statistics.
         num_classes: labels of a conditional model (None: unconditional).
         width, depth: the MLP denoiser's size.
-        timesteps, schedule, prediction, ema_decay, decoder_temperature: see
+        timesteps, schedule, prediction, ema_decay, decoder_temperature, sampling_eta: see
             :class:`~aigc_tf.models.diffusion.Diffusion`.
         **kwargs: passed to :class:`Diffusion` (e.g. ``seed``, ``min_snr_gamma``).
 
@@ -142,7 +144,7 @@ def build_latent_diffusion(decoder, codes, num_classes=None, width=RECIPE["width
     return Diffusion(network, schedule=schedule, timesteps=timesteps, prediction=prediction,
                      num_classes=num_classes, ema_decay=ema_decay, data_mean=mean,
                      data_std=std, decoder=decoder, decoder_temperature=decoder_temperature,
-                     **kwargs)
+                     sampling_eta=sampling_eta, **kwargs)
 
 
 def train_latent_diffusion(images, labels=None, seconds=300.0, seed=0, verbose=0, **recipe):
@@ -194,7 +196,8 @@ def train_latent_diffusion(images, labels=None, seconds=300.0, seed=0, verbose=0
     model = build_latent_diffusion(decoder, codes, num_classes, recipe["width"],
                                    recipe["depth"], recipe["timesteps"], recipe["schedule"],
                                    recipe["prediction"], recipe["ema_decay"],
-                                   recipe["decoder_temperature"], seed=seed)
+                                   recipe["decoder_temperature"], recipe["sampling_eta"],
+                                   seed=seed)
     model.compile(optimizer=keras.optimizers.Adam(recipe["lr"]))
     arrays = codes if labels is None else (codes, data.as_labels(labels, num_classes))
     remaining = max(seconds - (time.perf_counter() - start), 1.0)
