@@ -125,11 +125,14 @@ def test_ddim_with_eta_zero_is_deterministic_and_still_correct():
     assert not np.allclose(first, stochastic)
 
 
-def test_the_models_sampling_eta_is_the_default_and_an_explicit_eta_overrides_it():
+def test_the_models_sampling_eta_is_the_default_and_an_explicit_eta_overrides_it(tmp_path):
     model = _gaussian_model()
     stochastic = Diffusion(model.network, schedule="linear", timesteps=100, sampling_eta=1.0)
     np.testing.assert_array_equal(_toy_samples(stochastic, seed=4, steps=20),
                                   _toy_samples(model, seed=4, steps=20, eta=1.0))
+    mlp = _mlp_model(sampling_eta=0.5)
+    mlp.save(tmp_path / "eta.keras")
+    assert keras.models.load_model(tmp_path / "eta.keras").sampling_eta == 0.5
     np.testing.assert_array_equal(_toy_samples(stochastic, seed=4, steps=20, eta=0.0),
                                   _toy_samples(model, seed=4, steps=20))
     with pytest.raises(ValueError, match=r"eta must be in \[0, 1\], got -0.5"):
@@ -284,7 +287,7 @@ def test_keras_round_trip_reproduces_samples(latent_model, tmp_path):
             loaded.generate([0, 7, 9], seed=3, steps=10, use_ema=use_ema),
             model.generate([0, 7, 9], seed=3, steps=10, use_ema=use_ema))
     assert loaded.ema_decay == model.ema_decay
-    assert loaded.sampling_eta == model.sampling_eta == 1.0  # the recipe's stochastic DDIM
+    assert loaded.sampling_eta == model.sampling_eta
     assert loaded.schedule.get_config() == model.schedule.get_config()
 
 

@@ -30,7 +30,7 @@ def test_fast_run_prints_every_model_and_a_verdict_per_target(diffusion_benchmar
     assert code == 0
     assert "0.02 min per model" in text and "FAST" in text
     assert "2 draws of 50 samples" in text
-    for row in ("latent diffusion, DDIM-50, eta 1", "DDIM-50 deterministic (eta 0)",
+    for row in ("latent diffusion, DDIM-50, eta 0", "same model, DDIM-50 with eta 1",
                 "ancestral over 1,000 steps",
                 "self-conditioned DCGAN", "keras-io-style pixel DDIM",
                 "conditional latent diffusion"):
@@ -47,10 +47,21 @@ def test_fast_run_prints_every_model_and_a_verdict_per_target(diffusion_benchmar
 def test_unconditional_targets_judge_the_suite_against_the_issue_thresholds(diffusion_benchmark):
     good = {"fd": 3.5, "fd_floor": 3.28, "confident": 0.93, "diversity": 1.02,
             "copy_share": 0.0, "class_histogram": [100] * 9 + [120]}
-    assert all(passed for _, _, passed in diffusion_benchmark.unconditional_targets(good, 0.0))
+    real_copies = (0.0, 0.003)  # none of 1,000 real digits flagged, and the 95% upper bound
+    one_in_5000 = {**good, "copy_share": 0.0002}
+    for suite in (good, one_in_5000):
+        targets = diffusion_benchmark.unconditional_targets(suite, real_copies)
+        assert all(passed for _, _, passed in targets)
     bad = {**good, "fd": 4.5, "class_histogram": [100] * 9 + [140], "copy_share": 0.01}
-    verdicts = [passed for _, _, passed in diffusion_benchmark.unconditional_targets(bad, 0.0)]
-    assert verdicts == [False, True, False, True, False]
+    targets = diffusion_benchmark.unconditional_targets(bad, real_copies)
+    assert [passed for _, _, passed in targets] == [False, True, False, True, False]
+
+
+@pytest.mark.parametrize("flagged, count, expected", [(0, 1000, 0.002991), (0, 100, 0.029513),
+                                                      (5, 1000, 0.010484)])
+def test_upper_bound_is_the_clopper_pearson_bound(diffusion_benchmark, flagged, count, expected):
+    bound = diffusion_benchmark.upper_bound(flagged, count)
+    assert bound == pytest.approx(expected, rel=1e-3)
 
 
 def test_the_reference_pads_digits_to_the_unets_resolution_and_crops_back(diffusion_benchmark):

@@ -16,6 +16,7 @@ def test_pool_results_averages_metrics_and_keeps_the_spread_of_fd():
     assert pooled["fd_sd"] == pytest.approx(np.sqrt(2.0)) and pooled["fd_floor_sd"] == 0.0
     assert pooled["fd_draws"] == [4.0, 6.0] and pooled["draws"] == 2
     assert "label_accuracy" not in pooled  # only one draw had it
+    assert "num_samples" not in pooled  # the draws did not say
     assert pooled["summary"].startswith("FD 5 ± 1.41 (floor 3 ± 0.00, 2 draws) · KID")
 
 
@@ -35,7 +36,7 @@ def test_evaluate_draws_scores_draw_i_against_the_floor_of_seed_i():
     floors = [real_floor(100, seed=seed)["fd"] for seed in range(2)]
     assert pooled["fd_floor"] == pytest.approx(np.mean(floors))
     assert len(set(pooled["fd_draws"])) == 2  # independent draws, different scores
-    assert sum(pooled["class_histogram"]) == 200
+    assert sum(pooled["class_histogram"]) == 200 and pooled["num_samples"] == 100
     with pytest.raises(ValueError, match="draws must be an integer >= 1"):
         evaluate_draws(real_digits, draws=0)
     with pytest.raises(ValueError, match="do not pass seed"):

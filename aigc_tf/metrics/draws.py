@@ -27,7 +27,8 @@ def pool_results(results):
     """Pool :func:`~aigc_tf.metrics.images.evaluate_images` dicts of independent draws.
 
     Returns:
-        The mean of each metric in :data:`MEAN_KEYS`, the summed ``class_histogram``,
+        The mean of each metric in :data:`MEAN_KEYS`, ``num_samples`` per draw (if all
+        draws are the same size), the summed ``class_histogram``,
         ``draws``, ``fd_sd`` and ``fd_floor_sd`` (sample standard deviations; 0 for one
         draw), ``fd_draws`` (each draw's FD) and a ``summary`` line.
 
@@ -45,6 +46,9 @@ def pool_results(results):
         raise ValueError("pool_results needs the results of at least one draw, got none")
     pooled = {key: float(np.mean([result[key] for result in results]))
               for key in MEAN_KEYS if all(key in result for result in results)}
+    sizes = {result.get("num_samples") for result in results}
+    if len(sizes) == 1 and None not in sizes:
+        pooled["num_samples"] = sizes.pop()
     fds = [float(result["fd"]) for result in results]
     pooled.update(draws=len(results), fd_draws=fds, fd_sd=_spread(fds),
                   fd_floor_sd=_spread([result["fd_floor"] for result in results]),

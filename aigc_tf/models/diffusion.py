@@ -95,9 +95,7 @@ class Diffusion(ReverseProcess, keras.Model):
             below 1 decodes closer to the most likely pixels.
         sampling_eta: the DDIM noise ``eta`` in [0, 1] that sampling uses unless told
             otherwise (0: deterministic DDIM; 1: fresh noise at every step, as ancestral
-            sampling draws). A network that is still imperfect after a short run samples
-            better with some noise: each step's fresh noise corrects part of the previous
-            steps' errors, while the deterministic path carries them to the end.
+            sampling draws).
         seed: seed of the training noise.
         **kwargs: passed to ``keras.Model``.
 
