@@ -86,16 +86,6 @@ def conditions(args, images):
             + (" · FAST (smoke sizes)" if args.fast else ""))
 
 
-def timed_sampler(sample, seconds):
-    """``sample`` (a function of the seed) that appends each call's wall time to ``seconds``."""
-    def run(seed):
-        start = time.perf_counter()
-        images = sample(seed)
-        seconds.append(time.perf_counter() - start)
-        return images
-    return run
-
-
 def train_gan(name, seconds, seed=0):
     """The ``aigc-tf train`` recipe ``name`` (a DCGAN) trained for ``seconds``, clustering
     included; returns ``(model, steps)``."""
@@ -148,12 +138,10 @@ def upper_bound(flagged, count, confidence=0.95):
         >>> round(upper_bound(0, 1000), 4)
         0.003
     """
-    def tail(rate):  # P(X <= flagged)
-        if rate >= 1.0:
-            return 0.0
+    def tail(rate):  # P(X <= flagged); bisection only tries rates strictly inside (0, 1)
         return sum(math.exp(math.lgamma(count + 1) - math.lgamma(k + 1)
                             - math.lgamma(count - k + 1) + k * math.log(rate)
-                            + (count - k) * math.log1p(-rate)) if rate > 0 else float(k == 0)
+                            + (count - k) * math.log1p(-rate))
                    for k in range(flagged + 1))
     low, high = flagged / count, 1.0
     for _ in range(60):
@@ -167,10 +155,12 @@ def real_copy_rate():
     and its 95% upper bound (1,000 held-out digits cannot show a rate much below 0.3%)."""
     reference = real_reference("test")
     held_out = slice(0, 1000)
-    share = memorisation(reference.images[-1000:], reference.train_images,
-                         reference.images[held_out], sample_classes=reference.classes[-1000:],
+    real = slice(-1000, None)
+    count = len(reference.images[real])
+    share = memorisation(reference.images[real], reference.train_images,
+                         reference.images[held_out], sample_classes=reference.classes[real],
                          reference_classes=reference.classes[held_out])["copy_share"]
-    return share, upper_bound(round(share * 1000), 1000)
+    return share, upper_bound(round(share * count), count)
 
 
 def verdict(passed):
@@ -248,16 +238,14 @@ def main(argv=None):
     latent, encoder, info = train_latent_diffusion(images, seconds=seconds, seed=args.seed)
     for method in ("ddim", "ddpm"):
         trace_steps(latent, method)
-    ddim_seconds, ddpm_seconds = [], []
-    ddim_suite = evaluate_draws(timed_sampler(
-        lambda seed: latent.sample(args.samples, seed=seed), ddim_seconds), args.draws)
+    ddim_suite = evaluate_draws(lambda seed: latent.sample(args.samples, seed=seed), args.draws)
     other_eta = 1.0 if latent.sampling_eta == 0 else 0.0
     other_eta_suite = evaluate_draws(
         lambda seed: latent.sample(args.samples, seed=seed, eta=other_eta), args.draws)
-    ddpm_suite = evaluate_draws(timed_sampler(
+    ddpm_suite = evaluate_draws(
         lambda seed: latent.sample(args.samples, seed=seed, method="ddpm", verbose=False),
-        ddpm_seconds), args.draws)
-    ddim_time, ddpm_time = float(np.median(ddim_seconds)), float(np.median(ddpm_seconds))
+        args.draws)
+    ddim_time, ddpm_time = ddim_suite["sample_seconds"], ddpm_suite["sample_seconds"]
     steps = info["autoencoder_steps"] + info["diffusion_steps"]
     rows.append((f"latent diffusion, DDIM-50, eta {latent.sampling_eta:g} (AE + diffusion)",
                  steps, ddim_suite))

@@ -1,3 +1,5 @@
+import time
+
 import numpy as np
 import pytest
 
@@ -30,6 +32,7 @@ def test_evaluate_draws_scores_draw_i_against_the_floor_of_seed_i():
     images, _ = data.load_mnist("train")
 
     def real_digits(seed):
+        time.sleep(0.05)  # a sampler that takes at least 50 ms per call
         return images[np.random.default_rng(seed).choice(len(images), 100, replace=False)]
 
     pooled = evaluate_draws(real_digits, draws=2)
@@ -37,6 +40,7 @@ def test_evaluate_draws_scores_draw_i_against_the_floor_of_seed_i():
     assert pooled["fd_floor"] == pytest.approx(np.mean(floors))
     assert len(set(pooled["fd_draws"])) == 2  # independent draws, different scores
     assert sum(pooled["class_histogram"]) == 200 and pooled["num_samples"] == 100
+    assert pooled["sample_seconds"] >= 0.05  # the median wall time of one sample call
     with pytest.raises(ValueError, match="draws must be an integer >= 1"):
         evaluate_draws(real_digits, draws=0)
     with pytest.raises(ValueError, match="do not pass seed"):

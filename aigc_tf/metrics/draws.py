@@ -9,6 +9,8 @@ against the floor drawn with the same seed, and :func:`pool_results` reports the
 metric and the spread of FD and of its floor.
 """
 
+import time
+
 import numpy as np
 
 from aigc_tf import data
@@ -54,7 +56,7 @@ def pool_results(results):
                   fd_floor_sd=_spread([result["fd_floor"] for result in results]),
                   class_histogram=np.sum([result["class_histogram"] for result in results],
                                          axis=0).tolist())
-    first, *rest = summary_line(pooled).split(" · ")
+    _, *rest = summary_line(pooled).split(" · ")
     fd_part = (f"FD {pooled['fd']:.3g} ± {pooled['fd_sd']:.2f} (floor "
                f"{pooled['fd_floor']:.3g} ± {pooled['fd_floor_sd']:.2f}, {len(results)} draws)")
     pooled["summary"] = " · ".join([fd_part, *rest])
@@ -66,7 +68,8 @@ def evaluate_draws(sample, draws=5, labels=None, **kwargs):
 
     Draw ``i`` is ``sample(i)``, scored by
     :func:`~aigc_tf.metrics.images.evaluate_images` with ``seed=i``, so its FD is read
-    against the floor of the ``i``-th draw of real digits.
+    against the floor of the ``i``-th draw of real digits. The pooled dict also holds
+    ``sample_seconds``, the median wall time of one ``sample`` call.
 
     Args:
         sample: function ``seed -> images`` (``(N, 28, 28, 1)``, in ``value_range``).
@@ -83,5 +86,10 @@ def evaluate_draws(sample, draws=5, labels=None, **kwargs):
     if "seed" in kwargs:
         raise ValueError("evaluate_draws seeds draw i with i; do not pass seed")
     draws = data.check_count(draws, name="draws")
-    return pool_results([evaluate_images(sample(seed), labels=labels, seed=seed, **kwargs)
-                         for seed in range(draws)])
+    results, seconds = [], []
+    for seed in range(draws):
+        start = time.perf_counter()
+        images = sample(seed)
+        seconds.append(time.perf_counter() - start)
+        results.append(evaluate_images(images, labels=labels, seed=seed, **kwargs))
+    return {**pool_results(results), "sample_seconds": float(np.median(seconds))}
